@@ -1,0 +1,324 @@
+"""Reverse-mode automatic differentiation: the backward pass (§2.1 深度学习).
+
+A forward computation builds a graph: every primitive op applied to tensors that require
+grad leaves behind a *node* (an instance of `minigrad.tensor.Function`) that remembers its
+input tensors.  `backward` walks that graph from the output back to the leaves, applying the
+chain rule at every node:
+
+    dL/d(input) = sum over uses of  (dL/d(output)) · (d output / d input)
+
+Each node's `backward(grad)` computes the vector-Jacobian product on the right.  Gradients
+of one node that arrive from several consumers are summed before the node runs, which is
+why the walk visits nodes in reverse topological order (every consumer before its producer).
+
+This file holds:
+  * grad mode (`no_grad`, `enable_grad`, `set_grad_enabled`),
+  * anomaly mode (`detect_anomaly`), which names the op that first produced NaN/Inf,
+  * the engine (`run_backward`) used by `Tensor.backward` and by `grad`.
+
+Broadcasting is undone here, in one place: when an op broadcast an input of shape (3, 1)
+to (3, 4), the gradient arriving for that input has shape (3, 4) and is summed back to
+(3, 1) by `sum_to_shape` before it is accumulated.
+"""
+from __future__ import annotations
+
+import contextlib
+import linecache
+import os
+import sys
+
+import numpy as np
+
+
+# ----------------------------------------------------------------------------------------
+# Grad mode and anomaly mode: global switches read by every op.
+# ----------------------------------------------------------------------------------------
+class _Mode:
+    grad_enabled = True   # build graph nodes for ops on tensors that require grad?
+    anomaly = False       # check every forward output and backward gradient for NaN/Inf?
+
+
+mode = _Mode()
+
+
+def is_grad_enabled() -> bool:
+    return mode.grad_enabled
+
+
+class set_grad_enabled(contextlib.ContextDecorator):
+    """Turn graph building on or off, as a function call, context manager or decorator."""
+
+    def __init__(self, enabled: bool):
+        self.enabled = bool(enabled)
+        self.prev = mode.grad_enabled
+        mode.grad_enabled = self.enabled
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        mode.grad_enabled = self.prev
+        return False
+
+
+class no_grad(contextlib.ContextDecorator):
+    """Inside `with mg.no_grad():` (or a function decorated `@mg.no_grad()`), ops build no graph.
+
+    Use it for evaluation, for optimizer updates, and anywhere gradients are not wanted: it
+    saves the memory the graph would hold.
+    """
+
+    def __enter__(self):
+        self.prev = mode.grad_enabled
+        mode.grad_enabled = False
+        return self
+
+    def __exit__(self, *exc):
+        mode.grad_enabled = self.prev
+        return False
+
+
+class enable_grad(contextlib.ContextDecorator):
+    """Re-enable graph building inside a `no_grad` region."""
+
+    def __enter__(self):
+        self.prev = mode.grad_enabled
+        mode.grad_enabled = True
+        return self
+
+    def __exit__(self, *exc):
+        mode.grad_enabled = self.prev
+        return False
+
+
+class detect_anomaly(contextlib.ContextDecorator):
+    """Raise `FloatingPointError` at the first op whose forward or backward makes NaN or Inf.
+
+    While active, every op records the line of user code that created it, so the error can
+    say *where* the bad value came from.  It slows every op down: use it for debugging only.
+    """
+
+    def __init__(self, check_nan: bool = True):
+        self.check_nan = check_nan
+
+    def __enter__(self):
+        self.prev = mode.anomaly
+        mode.anomaly = self.check_nan
+        return self
+
+    def __exit__(self, *exc):
+        mode.anomaly = self.prev
+        return False
+
+
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
+
+
+def user_call_site() -> str:
+    """The first stack frame outside minigrad: 'file:line in function: source line'."""
+    frame = sys._getframe(1)
+    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE_DIR):
+        frame = frame.f_back
+    if frame is None:
+        return "<unknown location>"
+    filename, lineno = frame.f_code.co_filename, frame.f_lineno
+    source = linecache.getline(filename, lineno).strip()
+    return f'File "{filename}", line {lineno}, in {frame.f_code.co_name}: {source}'
+
+
+def nonfinite_kind(array: np.ndarray) -> str | None:
+    """'NaN', 'Inf' or None for an array of floats (integers are always finite)."""
+    if array.dtype.kind not in "fc":
+        return None
+    if np.isnan(array).any():
+        return "NaN"
+    if np.isinf(array).any():
+        return "Inf"
+    return None
+
+
+# ----------------------------------------------------------------------------------------
+# The engine.
+# ----------------------------------------------------------------------------------------
+def topological_order(root_nodes) -> list:
+    """All nodes reachable from `root_nodes`, every consumer before its producers.
+
+    Iterative depth-first search (no recursion, so a 10,000-op chain is fine), then the
+    reversed post-order.
+    """
+    order, visited = [], set()
+    for root in root_nodes:
+        stack = [(root, False)]
+        while stack:
+            node, children_done = stack.pop()
+            if children_done:
+                order.append(node)
+                continue
+            if id(node) in visited:
+                continue
+            visited.add(id(node))
+            stack.append((node, True))
+            for t in node.inputs:
+                parent = t._node
+                if parent is not None and id(parent) not in visited:
+                    stack.append((parent, False))
+    order.reverse()
+    return order
+
+
+def sum_to_shape(grad, shape: tuple):
+    """Undo broadcasting: sum `grad` over the dimensions that were broadcast to reach it.
+
+    (2, 3, 4) -> (3, 1): sum over dim 0 (added in front), then over the last dim keeping it.
+    Written with Tensor ops, so it is itself differentiable.
+    """
+    if grad.shape == shape:
+        return grad
+    lead = grad.ndim - len(shape)
+    dims = tuple(range(lead)) + tuple(
+        lead + i for i, n in enumerate(shape) if n == 1 and grad.shape[lead + i] != 1
+    )
+    if dims:
+        grad = grad.sum(dim=dims, keepdim=True)
+    return grad.reshape(shape)
+
+
+def run_backward(roots, seeds, create_graph=False, capture=None, accumulate=True):
+    """Propagate `seeds` (gradients of `roots`) back through the graph.
+
+    roots:      output tensors;  seeds: dL/d(root) for each, same shapes.
+    capture:    optional list of tensors whose gradient should be *returned* (for `grad`).
+    accumulate: add the gradients of leaf tensors into their `.grad` (as `backward` does).
+    Returns the captured gradients (None where nothing flowed).
+    """
+    from .tensor import Tensor  # the engine is imported by tensor.py; import late
+
+    captured_nodes = {}   # id(node) -> position in capture, for non-leaf inputs
+    captured_leaves = {}  # id(tensor) -> position in capture, for leaf inputs
+    results = [None] * len(capture or ())
+    for i, t in enumerate(capture or ()):
+        if t._node is not None:
+            captured_nodes[id(t._node)] = i
+        else:
+            captured_leaves[id(t)] = i
+
+    with set_grad_enabled(create_graph):
+        grads = {}            # id(node) -> gradient of that node's output so far
+        root_nodes = []
+        for root, seed in zip(roots, seeds):
+            if not isinstance(seed, Tensor):
+                seed = Tensor(np.asarray(seed, dtype=root.dtype))
+            if root._node is None:  # a leaf was asked for its own gradient
+                _deliver_leaf(root, seed, accumulate, captured_leaves, results)
+                continue
+            key = id(root._node)
+            grads[key] = grads[key] + seed if key in grads else seed
+            root_nodes.append(root._node)
+
+        for node in topological_order(root_nodes):
+            grad = grads.pop(id(node), None)
+            if grad is None:
+                continue
+            if id(node) in captured_nodes:
+                results[captured_nodes[id(node)]] = grad
+            input_grads = node.backward(grad)
+            if not isinstance(input_grads, tuple):
+                input_grads = (input_grads,)
+            for t, g, needed in zip(node.inputs, input_grads, node.needs_input_grad):
+                if not needed or g is None:
+                    continue
+                if g.shape != t.shape:
+                    g = sum_to_shape(g, t.shape)
+                if g.dtype != t.dtype:
+                    g = g.to(t.dtype)
+                if mode.anomaly:
+                    _check_backward(node, t, g)
+                if t._node is None:
+                    _deliver_leaf(t, g, accumulate, captured_leaves, results)
+                else:
+                    key = id(t._node)
+                    grads[key] = grads[key] + g if key in grads else g
+    return results
+
+
+def _deliver_leaf(t, g, accumulate, captured_leaves, results):
+    i = captured_leaves.get(id(t))
+    if i is not None:
+        results[i] = g if results[i] is None else results[i] + g
+    elif accumulate and t.requires_grad:
+        # Gradients accumulate, as in PyTorch: call zero_grad() (or set .grad = None)
+        # between steps.
+        t.grad = g if t.grad is None else t.grad + g
+
+
+def _check_backward(node, t, g):
+    kind = nonfinite_kind(g.data)
+    if kind is not None:
+        site = getattr(node, "creation_site", "<unknown location>")
+        raise FloatingPointError(
+            f"detect_anomaly: the backward of '{node.name}' produced {kind} in the gradient "
+            f"of an input of shape {t.shape}.\n  The '{node.name}' op was created at: {site}"
+        )
+
+
+def backward(tensors, grad_tensors=None, create_graph=False):
+    """Accumulate d(tensors)/d(leaf) into every leaf's `.grad` (see `Tensor.backward`)."""
+    from .tensor import Tensor
+
+    if isinstance(tensors, Tensor):
+        tensors = [tensors]
+        grad_tensors = [grad_tensors]
+    if grad_tensors is None:
+        grad_tensors = [None] * len(tensors)
+    seeds = [_make_seed(t, g, "backward") for t, g in zip(tensors, grad_tensors)]
+    run_backward(tensors, seeds, create_graph=create_graph)
+
+
+def grad(outputs, inputs, grad_outputs=None, create_graph=False, allow_unused=False):
+    """Return d(outputs)/d(inputs) as a tuple, without touching any `.grad`.
+
+    With `create_graph=True` the returned gradients are part of a graph themselves, so you
+    can differentiate them again: second derivatives, Hessian-vector products (§2.1).
+    """
+    from .tensor import Tensor
+
+    single_output = isinstance(outputs, Tensor)
+    outputs = [outputs] if single_output else list(outputs)
+    single_input = isinstance(inputs, Tensor)
+    inputs = [inputs] if single_input else list(inputs)
+    if grad_outputs is None or isinstance(grad_outputs, Tensor):
+        grad_outputs = [grad_outputs] * len(outputs) if grad_outputs is None else [grad_outputs]
+    for i, t in enumerate(inputs):
+        if not t.requires_grad:
+            raise RuntimeError(f"grad: input {i} (shape {t.shape}) does not require grad")
+    seeds = [_make_seed(o, g, "grad") for o, g in zip(outputs, grad_outputs)]
+    results = run_backward(outputs, seeds, create_graph=create_graph, capture=inputs,
+                           accumulate=False)
+    for i, (r, t) in enumerate(zip(results, inputs)):
+        if r is None and not allow_unused:
+            raise RuntimeError(
+                f"grad: input {i} (shape {t.shape}) was not used to compute the outputs; "
+                "pass allow_unused=True to get None for it")
+        if r is not None and not create_graph:
+            results[i] = r.detach()
+    return tuple(results)
+
+
+def _make_seed(t, g, who):
+    from .tensor import Tensor
+
+    if not t.requires_grad:
+        raise RuntimeError(
+            f"{who}: the tensor of shape {t.shape} does not require grad and has no graph; "
+            "was it computed under no_grad(), or from tensors with requires_grad=False?")
+    if g is None:
+        if t.data.size != 1:
+            raise RuntimeError(
+                f"{who}: a gradient can be created implicitly only for a scalar output, but the "
+                f"output has shape {t.shape}; pass gradient= a tensor of that shape "
+                "(e.g. mg.ones_like(out)), or reduce the output first (out.sum())")
+        return Tensor(np.ones(t.shape, dtype=t.dtype))
+    g = g if isinstance(g, Tensor) else Tensor(np.asarray(g, dtype=t.dtype))
+    if g.shape != t.shape:
+        raise RuntimeError(f"{who}: gradient has shape {g.shape} but the output has shape {t.shape}")
+    return g
