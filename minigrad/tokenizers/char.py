@@ -10,7 +10,7 @@ Ids: the special tokens first (in the order given), then the characters sorted b
 
 >>> tok = CharTokenizer.from_text("大模型")
 >>> tok.encode("模型"), tok.decode(tok.encode("模型"))
-([2, 1], '模型')
+([2, 0], '模型')
 """
 
 from __future__ import annotations
