@@ -100,7 +100,7 @@ class Tokenizer:
     def __getattr__(self, name):
         # pad_token_id, unk_token_id, cls_token_id, ...: the id of the token with that role, or None.
         if name.endswith("_token_id") and name[:-3] in SPECIAL_ROLES:
-            tok = self.__dict__.get(name[:-3])
+            tok = getattr(self, name[:-3])
             return None if tok is None else self._vocab[tok]
         raise AttributeError(f"{type(self).__name__!s} has no attribute {name!r}")
 
@@ -300,8 +300,11 @@ class Tokenizer:
 def _truncate(ids_a: list[int], ids_b: list[int] | None, budget: int, strategy) -> tuple:
     """Shorten the segments so that together they hold at most ``budget`` tokens (cut on the right).
 
-    "longest_first" (what ``truncation=True`` means) removes tokens one at a time from the
-    longer segment (the second one on a tie), as Hugging Face does.
+    "longest_first" (what ``truncation=True`` means) shortens the longer segment first. If the
+    shorter one fits in half the budget it is kept whole and the longer one gets the rest;
+    otherwise each gets half, and an odd token goes to the longer one (the second on a tie).
+    This is Hugging Face's Rust rule (what ``BertTokenizer`` uses since transformers v5); the
+    older pure-Python tokenizers give the odd token to the first segment instead.
     """
     if strategy is True:
         strategy = "longest_first"
@@ -314,20 +317,23 @@ def _truncate(ids_a: list[int], ids_b: list[int] | None, budget: int, strategy) 
     excess = len(ids_a) + n_b - budget
     if excess <= 0:
         return ids_a, ids_b
-    if ids_b is None or strategy == "only_first":
-        if excess > len(ids_a):
+    if ids_b is None:
+        return ids_a[:budget], None
+    if strategy == "only_first":
+        if excess >= len(ids_a):
             raise ValueError(f"cannot truncate the first sequence by {excess} tokens: it has only {len(ids_a)}")
         return ids_a[:len(ids_a) - excess], ids_b
     if strategy == "only_second":
-        if excess > n_b:
+        if excess >= n_b:
             raise ValueError(f"cannot truncate the second sequence by {excess} tokens: it has only {n_b}")
         return ids_a, ids_b[:n_b - excess]
     n_a = len(ids_a)
-    for _ in range(excess):
-        if n_a > n_b:
-            n_a -= 1
-        else:
-            n_b -= 1
+    short, long_ = min(n_a, n_b), max(n_a, n_b)
+    if 2 * short <= budget:
+        short, long_ = short, budget - short
+    else:
+        short, long_ = budget // 2, budget - budget // 2
+    n_a, n_b = (short, long_) if n_a <= n_b else (long_, short)
     return ids_a[:n_a], ids_b[:n_b]
 
 
