@@ -5,6 +5,10 @@
 """
 from . import functional, init
 from .containers import ModuleDict, ModuleList, Sequential
-from .layers import GELU, Dropout, Embedding, Identity, LayerNorm, Linear, ReLU, Sigmoid, Tanh
+from .layers import GELU, Dropout, Embedding, Flatten, Identity, LayerNorm, Linear, ReLU, Sigmoid, Tanh
 from .module import Module
 from .parameter import Parameter
+from .attention import MultiHeadAttention, causal_mask, scaled_dot_product_attention
+from .positional import (LearnedPositionalEmbedding, SinusoidalPositionalEncoding,
+                         sinusoidal_position_encoding)
+from .transformer import FeedForward, TransformerBlock

@@ -198,3 +198,4 @@ def normalize(x: Tensor, p: float = 2.0, dim: int = -1, eps: float = 1e-12) -> T
     dim = normalize_dim(dim, x.ndim, "normalize")
     norm = (x.abs() ** p).sum(dim, keepdim=True) ** (1.0 / p)
     return x / norm.clamp(min=eps)
+from .attention import scaled_dot_product_attention  # noqa: E402,F401  (defined in attention.py)

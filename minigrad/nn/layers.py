@@ -123,3 +123,14 @@ class Sigmoid(Module):
 class Identity(Module):
     def forward(self, x):
         return x
+
+
+class Flatten(Module):
+    """Flatten dims start_dim..end_dim into one: (B, T, C) -> (B, T·C) by default."""
+
+    def __init__(self, start_dim: int = 1, end_dim: int = -1):
+        super().__init__()
+        self.start_dim, self.end_dim = start_dim, end_dim
+
+    def forward(self, x):
+        return x.flatten(self.start_dim, self.end_dim)
