@@ -38,19 +38,21 @@ class BPETokenizer(Tokenizer):
     there is no pad token unless you set one (``tok.pad_token = tok.eos_token``).
     """
 
-    def __init__(self, vocab: dict[str, int], merges: list[tuple[str, str]],
-                 model_max_length: int | None = None, source: str = "vocab"):
-        tokens = _tokens_in_id_order(vocab, source)
+    def __init__(self, vocab: dict[str, int], merges: list[tuple[str, str]], model_max_length: int | None = None,
+                 *, vocab_source: str = "vocab", merges_source: str = "merges", merge_lines: list[int] | None = None):
+        # vocab_source, merges_source, merge_lines: where the data came from, for error messages.
+        tokens = _tokens_in_id_order(vocab, vocab_source)
         byte_chars = bytes_to_unicode()
         for b, ch in byte_chars.items():
             if ch not in vocab:
-                raise ValueError(f"{source}: the byte token {ch!r} (byte {b}) is missing")
+                raise ValueError(f"{vocab_source}: the byte token {ch!r} (byte {b}) is missing")
         self._byte_ids = [vocab[byte_chars[b]] for b in range(256)]       # byte -> id
         self.merges = [tuple(m) for m in merges]
         self._ranks: dict[tuple[int, int], int] = {}       # (a, b) -> rank (0 = learned first)
         self._merged: dict[tuple[int, int], int] = {}      # (a, b) -> id of the glued token
         for rank, (a, b) in enumerate(self.merges):
-            where = f"{source}: merge {rank + 1} ({a!r} {b!r})"
+            where = (f"{merges_source}, line {merge_lines[rank]}" if merge_lines else
+                     f"{merges_source}: merge {rank + 1}") + f" ({a!r} {b!r})"
             for part in (a, b):
                 if part not in vocab:
                     raise ValueError(f"{where}: {part!r} is not in the vocabulary")
@@ -103,7 +105,7 @@ class BPETokenizer(Tokenizer):
             token_strings.append(tok)
         vocab = {t: i for i, t in enumerate(token_strings)}
         return cls(vocab, [(token_strings[a], token_strings[b]) for a, b, _ in merges],
-                   model_max_length=model_max_length, source="train")
+                   model_max_length=model_max_length, vocab_source="train", merges_source="train")
 
     # ------------------------------------------------------------ encoding
     def _bpe(self, piece: str) -> list[int]:
@@ -183,7 +185,7 @@ class BPETokenizer(Tokenizer):
                 raise ValueError(f"{vocab_path}: not valid JSON ({e})") from None
         if not isinstance(vocab, dict):
             raise ValueError(f"{vocab_path}: expected a JSON object {{token: id}}")
-        merges = []
+        merges, lines = [], []
         with open(merges_path, encoding="utf-8") as f:
             for n, line in enumerate(f, start=1):
                 line = line.rstrip("\r\n")
@@ -194,7 +196,9 @@ class BPETokenizer(Tokenizer):
                     raise ValueError(f"{merges_path}, line {n}: expected two tokens separated by one space, "
                                      f"got {line!r}")
                 merges.append((parts[0], parts[1]))
-        return cls(vocab, merges, model_max_length=model_max_length, source=merges_path)
+                lines.append(n)
+        return cls(vocab, merges, model_max_length=model_max_length,
+                   vocab_source=vocab_path, merges_source=merges_path, merge_lines=lines)
 
 
 def _utf8(text: str) -> bytes:
