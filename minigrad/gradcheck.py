@@ -137,7 +137,8 @@ def gradgradcheck(fn, inputs, grad_outputs=None, eps: float = 1e-6, atol: float 
     """Check second derivatives: gradcheck of  (x, v) ↦ vᵀ ∂fn/∂x  with respect to x and v."""
     inputs = tuple(inputs)
     checked = _diff_inputs(inputs)
-    outputs = _as_outputs(fn(*inputs))
+    # Only outputs that carry a gradient get a vector v (not, say, the indices of max(dim)).
+    outputs = [o for o in _as_outputs(fn(*inputs)) if o.requires_grad]
     rng = np.random.default_rng(seed + 1)
     if grad_outputs is None:
         grad_outputs = [Tensor(rng.standard_normal(o.shape).astype(o.dtype), requires_grad=True)
@@ -150,7 +151,7 @@ def gradgradcheck(fn, inputs, grad_outputs=None, eps: float = 1e-6, atol: float 
     def first_derivatives(*args):
         xs, vs = args[:n_in], list(args[n_in:])
         with enable_grad():  # the numerical pass runs under no_grad; this needs a graph
-            outs = _as_outputs(fn(*xs))
+            outs = [o for o in _as_outputs(fn(*xs)) if o.requires_grad]
             grads = _grad(outs, [xs[i] for i, _ in checked], grad_outputs=vs,
                           create_graph=True, allow_unused=True)
         return tuple(g for g in grads if g is not None and g.requires_grad)

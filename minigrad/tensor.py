@@ -145,7 +145,8 @@ def normalize_dims(dim, ndim: int, op: str) -> tuple | None:
     if dim is None:
         return None
     dims = (dim,) if isinstance(dim, (int, np.integer)) else tuple(dim)
-    return tuple(sorted({normalize_dim(d, ndim, op) for d in dims}))
+    dims = tuple(sorted({normalize_dim(d, ndim, op) for d in dims}))
+    return dims if ndim else ()  # a 0-d tensor: dim 0 / -1 is the tensor itself (no axis)
 
 
 MaxResult = namedtuple("MaxResult", ["values", "indices"])
