@@ -227,10 +227,10 @@ def run_backward(roots, seeds, create_graph=False, capture=None, accumulate=True
             for t, g, needed in zip(node.inputs, input_grads, node.needs_input_grad):
                 if not needed or g is None:
                     continue
-                if g.shape != t.shape:
-                    g = sum_to_shape(g, t.shape)
-                if g.dtype != t.dtype:
-                    g = g.to(t.dtype)
+                if g.data.shape != t.data.shape:
+                    g = sum_to_shape(g, t.data.shape)
+                if g.data.dtype != t.data.dtype:
+                    g = g.to(t.data.dtype)
                 if mode.anomaly:
                     _check_backward(node, t, g)
                 if t._node is None:

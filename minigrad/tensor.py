@@ -51,8 +51,20 @@ class Function:
     @classmethod
     def apply(cls, *inputs: "Tensor", **options) -> "Tensor":
         node = cls()
-        data = node.forward(*[t.data for t in inputs], **options)
-        requires_grad = _mode.grad_enabled and any(t.requires_grad for t in inputs)
+        try:
+            data = node.forward(*[t.data for t in inputs], **options)
+        except ValueError as e:  # NumPy's broadcasting error, re-said in the op's terms
+            if isinstance(e, ShapeError) or "broadcast" not in str(e):
+                raise
+            shapes = " and ".join(str(t.shape) for t in inputs)
+            raise ShapeError(f"{cls.name}: shapes {shapes} cannot be broadcast together "
+                             "(trailing dimensions must be equal or 1)") from None
+        requires_grad = False
+        if _mode.grad_enabled:
+            for t in inputs:
+                if t.requires_grad:
+                    requires_grad = True
+                    break
         out = Tensor.__new__(Tensor)
         out.data, out.grad, out.name = data, None, None
         out.requires_grad = requires_grad
@@ -122,6 +134,11 @@ def as_tensor(x, like: "Tensor | None" = None) -> "Tensor":
     """A Tensor as is; a Python number becomes a constant of `like`'s dtype (if floating)."""
     if isinstance(x, Tensor):
         return x
+    if like is not None and type(x) is float and like.data.dtype.kind == "f":  # the common case
+        out = Tensor.__new__(Tensor)
+        out.data, out.grad, out._node, out.name, out.requires_grad = (
+            np.asarray(x, dtype=like.data.dtype), None, None, None, False)
+        return out
     if like is not None and not isinstance(x, np.ndarray):
         kind = like.dtype.kind
         if kind == "f" or (isinstance(x, (bool, int, np.integer)) and kind in "iub"):
@@ -468,6 +485,8 @@ class Tensor:
     # --- comparisons: results are bool tensors with no gradient ------------------------
     def _compare(self, other, fn, op):
         a, b = _ew.binary_operands(self, other, op)
+        if a.data.shape != b.data.shape:
+            _ew.check_broadcast(op, a.data.shape, b.data.shape)
         return Tensor(fn(a.data, b.data))
 
     def __eq__(self, other):

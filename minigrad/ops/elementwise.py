@@ -24,13 +24,12 @@ def check_broadcast(op: str, *shapes) -> tuple:
 
 
 def binary_operands(a, b, op: str):
-    """Both operands as Tensors (numbers take the tensor's dtype); check broadcasting."""
+    """Both operands as Tensors (numbers take the tensor's dtype).  Shapes that cannot be
+    broadcast are reported by Function.apply as a ShapeError naming the op."""
     if not isinstance(a, Tensor):
         a = as_tensor(a, like=b)
     elif not isinstance(b, Tensor):
         b = as_tensor(b, like=a)
-    if a.data.shape != b.data.shape:
-        check_broadcast(op, a.data.shape, b.data.shape)
     return a, b
 
 
