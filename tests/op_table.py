@@ -424,11 +424,12 @@ OPS = [
     Op("log_softmax", lambda L, x, dim: x.log_softmax(dim), with_dim(keepdim=False)),
     # movement
     Op("reshape", lambda L, x, shape: x.reshape(shape), reshape_case()),
-    Op("view", lambda L, x, shape: x.view(*shape), reshape_case()),
+    Op("view", lambda L, x, shape: x.view(shape), reshape_case(),
+       torch_fn=lambda L, x, shape: x.reshape(shape)),  # torch's view needs contiguous input
     Op("transpose", lambda L, x, d0, d1: x.transpose(d0, d1), transpose_case()),
-    Op("permute", lambda L, x, dims: x.permute(*dims), permute_case()),
+    Op("permute", lambda L, x, dims: x.permute(dims), permute_case()),
     Op("T", lambda L, x: x.mT, unary(min_dims=2)),
-    Op("expand", lambda L, x, shape: x.expand(*shape), expand_case()),
+    Op("expand", lambda L, x, shape: x.expand(shape), expand_case()),
     Op("unsqueeze", lambda L, x, dim: x.unsqueeze(dim), unsqueeze_case()),
     Op("squeeze", lambda L, x, dim: x.squeeze() if dim is None else x.squeeze(dim), squeeze_case()),
     Op("flatten", lambda L, x, start, end: x.flatten(start, end), flatten_case()),
