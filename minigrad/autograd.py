@@ -36,6 +36,7 @@ import numpy as np
 class _Mode:
     grad_enabled = True   # build graph nodes for ops on tensors that require grad?
     anomaly = False       # check every forward output and backward gradient for NaN/Inf?
+    in_backward_rule = False  # inside a node's backward: anomaly checks its result, not its steps
 
 
 mode = _Mode()
@@ -45,70 +46,79 @@ def is_grad_enabled() -> bool:
     return mode.grad_enabled
 
 
-class set_grad_enabled(contextlib.ContextDecorator):
-    """Turn graph building on or off, as a function call, context manager or decorator."""
+class _ModeSwitch(contextlib.ContextDecorator):
+    """Set one field of `mode` inside a `with` block or a decorated function, then restore it.
 
-    def __init__(self, enabled: bool):
-        self.enabled = bool(enabled)
-        self.prev = mode.grad_enabled
-        mode.grad_enabled = self.enabled
+    The previous values are kept on a stack, so one instance can be entered again before it
+    exits (a decorated function that calls itself, or the same object in nested `with`s).
+    """
+
+    field, value = "grad_enabled", True
 
     def __enter__(self):
+        self.__dict__.setdefault("_saved", []).append(getattr(mode, self.field))
+        setattr(mode, self.field, self.value)
         return self
 
     def __exit__(self, *exc):
-        mode.grad_enabled = self.prev
+        setattr(mode, self.field, self._saved.pop())
         return False
 
 
-class no_grad(contextlib.ContextDecorator):
+class set_grad_enabled(_ModeSwitch):
+    """Turn graph building on or off, as a function call, context manager or decorator.
+
+    As a call (`mg.set_grad_enabled(False)`) it switches at once and stays switched; as
+    `with mg.set_grad_enabled(False):` or `@mg.set_grad_enabled(False)` it switches only
+    inside the block or function.
+    """
+
+    def __init__(self, enabled: bool):
+        self.value = bool(enabled)
+        self._saved = [mode.grad_enabled]  # what a `with` block restores on exit
+        self._switched_by_init = True
+        mode.grad_enabled = self.value
+
+    def __call__(self, func):
+        # Used as a decorator: undo the switch made by __init__, switch per call instead.
+        mode.grad_enabled = self._saved.pop()
+        self._switched_by_init = False
+        return super().__call__(func)
+
+    def __enter__(self):
+        if self._switched_by_init:  # `with set_grad_enabled(x):` already switched in __init__
+            self._switched_by_init = False
+            return self
+        return super().__enter__()
+
+
+class no_grad(_ModeSwitch):
     """Inside `with mg.no_grad():` (or a function decorated `@mg.no_grad()`), ops build no graph.
 
     Use it for evaluation, for optimizer updates, and anywhere gradients are not wanted: it
     saves the memory the graph would hold.
     """
 
-    def __enter__(self):
-        self.prev = mode.grad_enabled
-        mode.grad_enabled = False
-        return self
-
-    def __exit__(self, *exc):
-        mode.grad_enabled = self.prev
-        return False
+    field, value = "grad_enabled", False
 
 
-class enable_grad(contextlib.ContextDecorator):
+class enable_grad(_ModeSwitch):
     """Re-enable graph building inside a `no_grad` region."""
 
-    def __enter__(self):
-        self.prev = mode.grad_enabled
-        mode.grad_enabled = True
-        return self
-
-    def __exit__(self, *exc):
-        mode.grad_enabled = self.prev
-        return False
+    field, value = "grad_enabled", True
 
 
-class detect_anomaly(contextlib.ContextDecorator):
+class detect_anomaly(_ModeSwitch):
     """Raise `FloatingPointError` at the first op whose forward or backward makes NaN or Inf.
 
     While active, every op records the line of user code that created it, so the error can
     say *where* the bad value came from.  It slows every op down: use it for debugging only.
     """
 
+    field = "anomaly"
+
     def __init__(self, check_nan: bool = True):
-        self.check_nan = check_nan
-
-    def __enter__(self):
-        self.prev = mode.anomaly
-        mode.anomaly = self.check_nan
-        return self
-
-    def __exit__(self, *exc):
-        mode.anomaly = self.prev
-        return False
+        self.value = check_nan
 
 
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
@@ -221,7 +231,11 @@ def run_backward(roots, seeds, create_graph=False, capture=None, accumulate=True
                 continue
             if id(node) in captured_nodes:
                 results[captured_nodes[id(node)]] = grad
-            input_grads = node.backward(grad)
+            outer, mode.in_backward_rule = mode.in_backward_rule, True
+            try:
+                input_grads = node.backward(grad)
+            finally:
+                mode.in_backward_rule = outer
             if not isinstance(input_grads, tuple):
                 input_grads = (input_grads,)
             for t, g, needed in zip(node.inputs, input_grads, node.needs_input_grad):
