@@ -63,8 +63,6 @@ class Adam(Optimizer):
             state["step"] = 0
             state["exp_avg"] = np.zeros_like(p.data)              # m
             state["exp_avg_sq"] = np.zeros_like(p.data)           # v
-            if group["amsgrad"]:
-                state["max_exp_avg_sq"] = np.zeros_like(p.data)   # v_max
         state["step"] += 1
         t = state["step"]
 
@@ -80,8 +78,9 @@ class Adam(Optimizer):
         v *= beta2
         v += (1 - beta2) * grad * grad                            # v = b2 v + (1 - b2) g^2
         if group["amsgrad"]:
-            np.maximum(state["max_exp_avg_sq"], v, out=state["max_exp_avg_sq"])
-            v = state["max_exp_avg_sq"]                           # v = max(v_max, v)
+            v_max = state.setdefault("max_exp_avg_sq", np.zeros_like(p.data))
+            np.maximum(v_max, v, out=v_max)
+            v = v_max                                             # v = max(v_max, v)
 
         bias_correction1 = 1 - beta1 ** t
         bias_correction2 = 1 - beta2 ** t
