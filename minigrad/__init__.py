@@ -20,6 +20,8 @@ from .creation import (arange, full, full_like, ones, ones_like, rand, rand_like
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck
 from .random import get_rng_state, manual_seed, set_rng_state
 from .tensor import ShapeError, Tensor, as_tensor, cat, chunk, matmul, split, stack, where
+from .serialization import CheckpointError, load, save
+from . import nn, optim  # noqa: E402  (mg.nn and mg.optim, as torch.nn and torch.optim)
 
 float32, float64, int64, int32, bool_ = "float32", "float64", "int64", "int32", "bool"
 
