@@ -62,16 +62,23 @@ class Tokenizer:
         self._tokens = list(tokens)
         self._vocab = {t: i for i, t in enumerate(self._tokens)}
         if len(self._vocab) != len(self._tokens):
-            seen = set()
-            dup = next(t for t in self._tokens if t in seen or seen.add(t))
-            raise ValueError(f"vocabulary has the token {dup!r} twice")
+            for i, t in enumerate(self._tokens):
+                if self._vocab[t] != i:
+                    raise ValueError(f"the vocabulary has the token {t!r} twice (ids {i} and {self._vocab[t]})")
         self.model_max_length = model_max_length
+        self._named_specials = list(special_tokens)
+        self._pad_token = roles.pop("pad_token", None)
         for role in SPECIAL_ROLES:
-            setattr(self, role, roles.pop(role, None))
+            if role != "pad_token":
+                setattr(self, role, roles.pop(role, None))
         if roles:
             raise TypeError(f"unknown special-token roles: {sorted(roles)}")
-        specials = list(dict.fromkeys(list(special_tokens)
-                                      + [getattr(self, r) for r in SPECIAL_ROLES if getattr(self, r)]))
+        self._update_specials()
+
+    def _update_specials(self) -> None:
+        """Collect the special tokens (those named, then those with a role) and the regex that finds them."""
+        specials = list(dict.fromkeys(self._named_specials
+                                      + [getattr(self, r) for r in SPECIAL_ROLES if getattr(self, r) is not None]))
         for tok in specials:
             if tok not in self._vocab:
                 raise ValueError(f"special token {tok!r} is not in the vocabulary")
@@ -97,12 +104,29 @@ class Tokenizer:
     def all_special_ids(self) -> list[int]:
         return [self._vocab[t] for t in self.all_special_tokens]
 
-    def __getattr__(self, name):
-        # pad_token_id, unk_token_id, cls_token_id, ...: the id of the token with that role, or None.
-        if name.endswith("_token_id") and name[:-3] in SPECIAL_ROLES:
-            tok = getattr(self, name[:-3])
-            return None if tok is None else self._vocab[tok]
-        raise AttributeError(f"{type(self).__name__!s} has no attribute {name!r}")
+    # The id of the token with each role, or None: tok.pad_token_id, tok.cls_token_id, ...
+    def _id_of(self, token: str | None) -> int | None:
+        return None if token is None else self._vocab[token]
+
+    unk_token_id = property(lambda self: self._id_of(self.unk_token))
+    pad_token_id = property(lambda self: self._id_of(self.pad_token))
+    bos_token_id = property(lambda self: self._id_of(self.bos_token))
+    eos_token_id = property(lambda self: self._id_of(self.eos_token))
+    cls_token_id = property(lambda self: self._id_of(self.cls_token))
+    sep_token_id = property(lambda self: self._id_of(self.sep_token))
+    mask_token_id = property(lambda self: self._id_of(self.mask_token))
+
+    @property
+    def pad_token(self) -> str | None:
+        return self._pad_token
+
+    @pad_token.setter
+    def pad_token(self, token: str | None) -> None:
+        """Setting a pad token (e.g. ``tok.pad_token = tok.eos_token`` for GPT-2) makes it special too."""
+        if token is not None and token not in self._vocab:
+            raise ValueError(f"pad token {token!r} is not in the vocabulary")
+        self._pad_token = token
+        self._update_specials()
 
     def convert_tokens_to_ids(self, tokens: str | Sequence[str]):
         """One token -> one id; a list of tokens -> a list of ids. Unknown tokens give ``unk`` or a KeyError."""
@@ -262,20 +286,6 @@ class Tokenizer:
                 r["input_ids"] = r["input_ids"] + [pad_id] * n
                 r["token_type_ids"] = r["token_type_ids"] + [0] * n
                 r["attention_mask"] = r["attention_mask"] + [0] * n
-
-    @property
-    def pad_token(self):
-        return self.__dict__.get("_pad_token")
-
-    @pad_token.setter
-    def pad_token(self, token):
-        if token is not None:
-            if token not in self.__dict__.get("_vocab", {token: None}):
-                raise ValueError(f"pad token {token!r} is not in the vocabulary")
-            if "all_special_tokens" in self.__dict__ and token not in self.all_special_tokens:
-                self.all_special_tokens.append(token)
-                self._special_ids.add(self._vocab[token])
-        self.__dict__["_pad_token"] = token
 
     # ----------------------------------------------------------------- ids -> text
     def convert_tokens_to_string(self, tokens: list[str]) -> str:

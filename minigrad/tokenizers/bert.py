@@ -86,7 +86,7 @@ class BertTokenizer(Tokenizer):
             for key in ("do_lower_case", "model_max_length", "strip_accents", "tokenize_chinese_chars"):
                 if key in config and key not in kwargs:
                     kwargs[key] = config[key]
-            if kwargs.get("model_max_length", 0) is not None and kwargs.get("model_max_length", 0) > 1e20:
+            if (kwargs.get("model_max_length") or 0) > 1e20:
                 kwargs["model_max_length"] = None        # HF writes 1e30 for "unlimited"
         return cls(os.path.join(directory, "vocab.txt"), **kwargs)
 
