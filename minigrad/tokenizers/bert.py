@@ -7,6 +7,14 @@ BERT's ``vocab.txt`` (one token per line, id = line number starting at 0), cuts 
 
 * one text:  ``[CLS] A [SEP]``,            ``token_type_ids`` all 0;
 * a pair:    ``[CLS] A [SEP] B [SEP]``,    ``token_type_ids`` 0 for ``[CLS] A [SEP]``, 1 for ``B [SEP]``.
+
+Two places where Hugging Face's versions disagree, and which one this follows:
+
+* ``truncation=True`` on a pair with an odd token budget: the Rust rule (transformers v5), see
+  ``base._truncate``;
+* ``decode`` cleans up spaces on the joined string, as the Python ``convert_tokens_to_string``
+  and ``clean_up_tokenization`` do ("don ' t" → "don't"); v5's Rust decoder cleans up token by
+  token and leaves "don ' t".
 """
 
 from __future__ import annotations
