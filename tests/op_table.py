@@ -422,6 +422,9 @@ OPS = [
        with_dim(multi=True)),
     Op("softmax", lambda L, x, dim: x.softmax(dim), with_dim(keepdim=False)),
     Op("log_softmax", lambda L, x, dim: x.log_softmax(dim), with_dim(keepdim=False)),
+    Op("softmax_causal_mask", lambda L, x: x.masked_fill(L.tensor(np.triu(np.ones((3, 3), bool), 1)),
+                                                         float("-inf")).softmax(-1),
+       fixed(((2, 3, 3),))),  # attention's mask: -inf scores get zero weight and zero gradient
     # movement
     Op("reshape", lambda L, x, shape: x.reshape(shape), reshape_case()),
     Op("view", lambda L, x, shape: x.view(shape), reshape_case(),
@@ -440,7 +443,11 @@ OPS = [
        negative_step_case(), torch_fn=_negstep_torch),
     Op("getitem_int_array", _int_index, int_array_index_case()),
     Op("getitem_repeated", _int_index, fixed(((3, 2),), dim=0, idx=np.array([0, 2, 0, -3, 2]))),
+    Op("getitem_two_arrays", lambda L, x, i, j: x[L.tensor(i), L.tensor(j)],
+       fixed(((3, 2),), i=np.array([[0, 2], [0, -1]]), j=np.array([1, 1]))),
+    Op("getitem_0d_tensor", lambda L, x: x[L.tensor(1)], unary(min_dims=1, min_side=2)),
     Op("getitem_bool_mask", lambda L, x, mask: x[L.tensor(mask)], bool_mask_case()),
+    Op("getitem_comparison_mask", lambda L, x: x[x > 0], unary(min_dims=1), domain="nonzero"),
     Op("gather", lambda L, x, dim, idx: x.gather(dim, L.tensor(idx)), gather_case()),
     # joining and splitting
     Op("cat", lambda L, *xs, dim: L.cat(list(xs), dim=dim), cat_case()),
