@@ -2,7 +2,7 @@
 
     python benchmarks/bench_bpe.py [PATH_TO_kjv.tsv.gz] [--chars 1000000] [--sizes 512 2048] [--repeat 1]
 
-PATH defaults to the copy bundled in the package (``minigrad/data/kjv.tsv.gz``), or, before it
+PATH defaults to the copy bundled in the package (``minigrad/data/corpora/kjv.tsv.gz``), or, before it
 is bundled, the project's shared data folder. The file is a gzip'd TSV with the header
 ``book chapter verse text``; the verses' text, one per line, is cut to ``--chars`` characters.
 
@@ -26,7 +26,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 from minigrad.tokenizers import BPETokenizer  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-CANDIDATES = [os.path.join(HERE, "..", "minigrad", "data", "kjv.tsv.gz"),
+CANDIDATES = [os.path.join(HERE, "..", "minigrad", "data", "corpora", "kjv.tsv.gz"),
               os.path.join(HERE, "..", "..", "shared", "data", "kjv.tsv.gz")]
 
 
