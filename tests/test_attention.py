@@ -101,8 +101,10 @@ def test_sdpa_gradcheck_with_causal_and_padding_masks():
     inputs = [_t(q, True), _t(k, True), _t(v, True)]
     assert mg.gradcheck(lambda a, b, c: F.scaled_dot_product_attention(a, b, c, attn_mask=pad,
                                                                        is_causal=True), inputs)
-    add = mg.tensor(_rng(3).standard_normal((3, 3)), dtype="float64")
-    assert mg.gradcheck(lambda a, b, c: F.scaled_dot_product_attention(a, b, c, attn_mask=add), inputs)
+    # an additive float mask is differentiable too (a learned bias, e.g. relative positions)
+    add = mg.tensor(_rng(3).standard_normal((3, 3)), dtype="float64", requires_grad=True)
+    assert mg.gradcheck(lambda a, b, c, m: F.scaled_dot_product_attention(a, b, c, attn_mask=m),
+                        inputs + [add])
     # composed from primitives, so second derivatives work too
     assert mg.gradgradcheck(lambda a, b, c: F.scaled_dot_product_attention(a, b, c, is_causal=True),
                             inputs, fast_mode=True)
@@ -282,3 +284,12 @@ def test_sinusoidal_table_and_modules():
     np.testing.assert_allclose(lp(x, offset=3).data[0], lp.embedding.weight.data[3:7])
     with pytest.raises(mg.ShapeError):
         lp(mg.zeros(1, 11, 5))
+
+
+@pytest.mark.xfail(reason="engine: detect_anomaly's forward check flags the -inf that masking puts "
+                          "in the scores (where -> Inf); reported, not fixed here", strict=False)
+def test_masked_attention_runs_under_detect_anomaly():
+    q = _t(_rng().standard_normal((1, 2, 3, 4)), True)
+    with mg.detect_anomaly():
+        F.scaled_dot_product_attention(q, q, q, is_causal=True).sum().backward()
+    assert np.isfinite(q.grad.data).all()

@@ -148,6 +148,14 @@ def test_mask_tokens_80_10_10_and_reproducible():
     assert inputs.dtype == np.int64 and labels.dtype == np.int64
 
 
+def test_regression_head_uses_mse():
+    m = tiny(BertForSequenceClassification, num_labels=1)
+    input_ids, mask, _ = batch()
+    out = m(input_ids, mask, labels=np.array([0.5, -1.0]))
+    want = ((out.logits.data[:, 0] - np.array([0.5, -1.0])) ** 2).mean()
+    assert out.logits.shape == (2, 1) and out.loss.item() == pytest.approx(want, rel=1e-5)
+
+
 # --- fine-tuning ----------------------------------------------------------------------------
 class Adam:
     """A minimal Adam (minigrad.optim is developed separately)."""

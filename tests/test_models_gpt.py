@@ -89,6 +89,19 @@ def test_gpt_gradcheck_float64():
     assert np.abs(m.transformer.wte.weight.grad.data).sum() > 0
 
 
+def test_dropout_only_in_training_mode_and_generate_accepts_1d():
+    m = tiny_gpt(dropout=0.3)
+    x = ids(2, 6)
+    a, b = m(x).logits.data, m(x).logits.data
+    assert not np.allclose(a, b)                          # training: dropout active
+    m.eval()
+    np.testing.assert_array_equal(m(x).logits.data, m(x).logits.data)
+    m.train()
+    g = m.generate(x.data[0], 3, do_sample=False)
+    assert g.shape == (9,) and m.training
+    np.testing.assert_array_equal(g.data, m.generate(x.data[:1], 3, do_sample=False).data[0])
+
+
 # --- KV cache and generation ----------------------------------------------------------------
 def test_incremental_decoding_logits_equal_full_forward():
     m = tiny_gpt().eval()

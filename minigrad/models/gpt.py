@@ -152,7 +152,7 @@ class GPT(Module):
             ln_f=LayerNorm(config.n_embd, eps=config.layer_norm_epsilon, bias=config.bias),
         ))
         self.lm_head = Linear(config.n_embd, config.vocab_size, bias=False)
-        self.lm_head.weight = self.transformer.wte.weight     # weight tying: one Parameter
+        self.lm_head.weight = self.transformer.wte.weight        # weight tying: one Parameter
         self._init_weights()
 
     def _init_weights(self):
@@ -194,7 +194,7 @@ class GPT(Module):
                              f"{self.config.block_size} (crop the context, as generate() does)")
         tr = self.transformer
         pos = np.arange(past, past + T)                          # (T,)
-        x = tr.drop(tr.wte(idx) + tr.wpe(pos))          # (B, T, C)
+        x = tr.drop(tr.wte(idx) + tr.wpe(pos))                   # (B, T, C)
 
         hidden, atts, presents = [], [], []
         for i, block in enumerate(tr.h):
@@ -204,7 +204,7 @@ class GPT(Module):
             x, att, present = block(x, layer_past, use_cache, output_attentions)  # (B, T, C)
             atts.append(att)
             presents.append(present)
-        x = tr.ln_f(x)                                        # (B, T, C)
+        x = tr.ln_f(x)                                           # (B, T, C)
         if output_hidden_states:
             hidden.append(x)        # as Hugging Face: the last entry is after ln_f
         logits = self.lm_head(x)                                 # (B, T, V)

@@ -95,7 +95,7 @@ def scaled_dot_product_attention(q: Tensor, k: Tensor, v: Tensor, attn_mask=None
         if mask.dtype == np.bool_:
             keep = mask.data if keep is None else (keep & mask.data)
         elif mask.dtype.kind == "f":
-            scores = scores + mask.to(scores.dtype).detach()     # (..., T, S)
+            scores = scores + mask.to(scores.dtype)              # (..., T, S); a learned bias gets gradients
         else:
             raise TypeError(f"scaled_dot_product_attention: attn_mask must be bool (True = "
                             f"takes part) or float (additive), got {mask.dtype}")

@@ -19,14 +19,28 @@ from .attention import MultiHeadAttention
 from .layers import Dropout, LayerNorm, Linear
 from .module import Module
 
-_ACTIVATIONS = {
-    "gelu": lambda x: F.gelu(x),                         # exact, erf (BERT)
-    "gelu_new": lambda x: F.gelu(x, approximate="tanh"),  # tanh approximation (GPT-2)
-    "gelu_tanh": lambda x: F.gelu(x, approximate="tanh"),
-    "gelu_pytorch_tanh": lambda x: F.gelu(x, approximate="tanh"),
-    "relu": lambda x: x.relu(),
-    "tanh": lambda x: x.tanh(),
-}
+def gelu(x):
+    """Exact GELU, x·Φ(x) with the erf (BERT's "gelu")."""
+    return F.gelu(x)
+
+
+def gelu_new(x):
+    """The tanh approximation of GELU (GPT-2's "gelu_new")."""
+    return F.gelu(x, approximate="tanh")
+
+
+def relu(x):
+    return x.relu()
+
+
+def tanh(x):
+    return x.tanh()
+
+
+# Hugging Face's names (config.hidden_act / activation_function) -> functions.  Plain functions,
+# not lambdas, so modules holding them can be pickled.
+_ACTIVATIONS = {"gelu": gelu, "gelu_new": gelu_new, "gelu_tanh": gelu_new,
+                "gelu_pytorch_tanh": gelu_new, "relu": relu, "tanh": tanh}
 
 
 def get_activation(name: str):
