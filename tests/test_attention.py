@@ -246,9 +246,10 @@ def test_transformer_block_matches_torch_encoder_layer(norm_first):
     tl = torch.nn.TransformerEncoderLayer(8, 2, 12, dropout=0.0, activation="gelu", batch_first=True,
                                           norm_first=norm_first).double().eval()
     a = blk.attn
+    projections = (a.q_proj, a.k_proj, a.v_proj)              # torch packs them as in_proj
     weights = {
-        "self_attn.in_proj_weight": np.concatenate([a.q_proj.weight.data, a.k_proj.weight.data, a.v_proj.weight.data]),
-        "self_attn.in_proj_bias": np.concatenate([a.q_proj.bias.data, a.k_proj.bias.data, a.v_proj.bias.data]),
+        "self_attn.in_proj_weight": np.concatenate([p.weight.data for p in projections]),
+        "self_attn.in_proj_bias": np.concatenate([p.bias.data for p in projections]),
         "self_attn.out_proj.weight": a.out_proj.weight.data, "self_attn.out_proj.bias": a.out_proj.bias.data,
         "linear1.weight": blk.mlp.fc1.weight.data, "linear1.bias": blk.mlp.fc1.bias.data,
         "linear2.weight": blk.mlp.fc2.weight.data, "linear2.bias": blk.mlp.fc2.bias.data,

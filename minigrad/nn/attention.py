@@ -142,7 +142,7 @@ def merge_heads(x: Tensor) -> Tensor:
     return x.transpose(1, 2).reshape(B, T, nh * hs)               # (B, T, C)
 
 
-def padding_mask_to_keep(key_padding_mask, dtype=None) -> np.ndarray:
+def padding_mask_to_keep(key_padding_mask) -> np.ndarray:
     """key_padding_mask (B, S), True = padding -> a bool (B, 1, 1, S) mask, True = takes part."""
     m = as_tensor(key_padding_mask)
     if m.dtype != np.bool_:
