@@ -88,7 +88,8 @@ def scaled_dot_product_attention(q: Tensor, k: Tensor, v: Tensor, attn_mask=None
         keep = causal_mask(T, S)                                 # (T, S)
     if attn_mask is not None:
         mask = as_tensor(attn_mask)
-        if not _broadcast_ok(mask.shape, scores.shape):
+        if not (_broadcast_ok(mask.shape, scores.shape)
+                and np.broadcast_shapes(mask.shape, scores.shape) == scores.shape):
             raise ShapeError(f"scaled_dot_product_attention: attn_mask of shape {mask.shape} "
                              f"does not broadcast to the scores' shape {scores.shape} "
                              f"(..., T={T}, S={S})")
