@@ -93,10 +93,15 @@ class Function:
 
 
 def _check_forward(node, inputs, data):
+    """Anomaly mode: NaN is always an anomaly.  ±Inf is one only when the op made it from
+    finite inputs (log(0), exp(1000)); an Inf that was already in an input is passed on,
+    which is how masking works (-inf scores before a softmax, §4.1)."""
     kind = autograd.nonfinite_kind(np.asarray(data))
     if kind is None:
         return
     already = [i for i, t in enumerate(inputs) if autograd.nonfinite_kind(t.data)]
+    if kind == "Inf" and already:
+        return
     detail = (f" (input {already[0]} already contained non-finite values)" if already else "")
     raise FloatingPointError(
         f"detect_anomaly: the forward of '{node.name}' produced {kind}{detail}.\n"
