@@ -1,0 +1,162 @@
+"""The Numba CPU backend: the same kernel names as numpy_ref.py, compiled with @njit (§8 模型效率).
+
+    matmul                           NumPy's BLAS (measured fastest; see benchmarks/README.md)
+    softmax, softmax_backward        one pass per row, parallel over rows
+    log_softmax, log_softmax_backward
+    attention_forward, attention_backward   in numba_attention.py (FlashAttention on the CPU)
+
+Every kernel here is checked against numpy_ref.py (tests/test_kernels.py): float32 to ~1e-6
+relative, float64 to ~1e-14.  Kernels are compiled on first use for each dtype and cached
+on disk (NUMBA_CACHE_DIR if set), so only the very first run pays the compile time.
+"""
+from __future__ import annotations
+
+import numpy as np
+from numba import prange
+
+from ._numba_util import FASTMATH, fast_exp, jit, limit_blas_in_numba
+from .numba_attention import attention_backward, attention_forward  # noqa: F401
+
+NAME = "numba"
+
+limit_blas_in_numba(1)
+
+
+def to_device(a):
+    """CPU backends keep arrays where they are (the cuda backend copies to the GPU)."""
+    return a
+
+
+def to_host(a):
+    return a
+
+
+def matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """(..., n, k) @ (..., k, m) -> (..., n, m), batch dims broadcast.
+
+    Delegated to NumPy's BLAS: a hand-written Numba loop, or `np.dot` per batch inside a
+    `prange`, was slower at every GPT shape we measured (benchmarks/bench_kernels.py).
+    """
+    return np.matmul(a, b)
+
+
+# --- row softmax (§4.1) ----------------------------------------------------------------------
+#   y_i = e^(x_i - m) / Σ_j e^(x_j - m),  m = max_j x_j.   A row that is all -inf gives 0s.
+@jit(parallel=True, fastmath=FASTMATH)
+def _softmax_rows(x, out):                       # x, out: (rows, n), C-contiguous
+    rows, n = x.shape
+    zero = np.zeros(1, x.dtype)[0]               # 0 of x's dtype (a Python 0.0 would be float64)
+    one = np.ones(1, x.dtype)[0]
+    for r in prange(rows):
+        m = x[r, 0]
+        for j in range(1, n):
+            m = max(m, x[r, j])
+        if m == -np.inf:                         # every key masked: probabilities 0, not NaN
+            for j in range(n):
+                out[r, j] = zero
+            continue
+        s = zero
+        for j in range(n):
+            e = fast_exp(x[r, j] - m)
+            out[r, j] = e
+            s += e
+        inv = one / s
+        for j in range(n):
+            out[r, j] *= inv
+
+
+#   log_softmax: y_i = x_i - m - log Σ_j e^(x_j - m)
+@jit(parallel=True, fastmath=FASTMATH)
+def _log_softmax_rows(x, out):
+    rows, n = x.shape
+    zero = np.zeros(1, x.dtype)[0]
+    for r in prange(rows):
+        m = x[r, 0]
+        for j in range(1, n):
+            m = max(m, x[r, j])
+        if m == -np.inf:                         # all -inf: shift by 0 (result NaN, as NumPy's)
+            m = zero
+        s = zero
+        for j in range(n):
+            s += fast_exp(x[r, j] - m)
+        lse = m + np.log(s)
+        for j in range(n):
+            out[r, j] = x[r, j] - lse
+
+
+#   softmax backward:  dx_i = y_i (g_i - Σ_j g_j y_j)
+@jit(parallel=True, fastmath=FASTMATH)
+def _softmax_backward_rows(y, g, out):
+    rows, n = y.shape
+    zero = np.zeros(1, y.dtype)[0]
+    for r in prange(rows):
+        dot = zero
+        for j in range(n):
+            dot += g[r, j] * y[r, j]
+        for j in range(n):
+            out[r, j] = y[r, j] * (g[r, j] - dot)
+
+
+#   log_softmax backward:  dx_i = g_i - e^(y_i) Σ_j g_j
+@jit(parallel=True, fastmath=FASTMATH)
+def _log_softmax_backward_rows(y, g, out):
+    rows, n = y.shape
+    zero = np.zeros(1, y.dtype)[0]
+    for r in prange(rows):
+        s = zero
+        for j in range(n):
+            s += g[r, j]
+        for j in range(n):
+            out[r, j] = g[r, j] - fast_exp(y[r, j]) * s
+
+
+def _rows(x: np.ndarray, dim: int) -> tuple[np.ndarray, bool]:
+    """x with `dim` moved last, as a C-contiguous (rows, n) array, and whether it moved."""
+    moved = dim not in (-1, x.ndim - 1)
+    if moved:
+        x = np.moveaxis(x, dim, -1)
+    return np.ascontiguousarray(x).reshape(-1, x.shape[-1] if x.ndim else 1), moved
+
+
+def _unrows(out2: np.ndarray, like_shape: tuple, dim: int, moved: bool) -> np.ndarray:
+    if not moved:
+        return out2.reshape(like_shape)
+    shape = list(like_shape)
+    shape.append(shape.pop(dim))
+    return np.moveaxis(out2.reshape(shape), -1, dim)
+
+
+def _supported(*arrays) -> bool:
+    dt = arrays[0].dtype
+    return (dt in (np.float32, np.float64) and arrays[0].ndim > 0 and arrays[0].size > 0
+            and all(a.dtype == dt for a in arrays))
+
+
+def _rowwise(kernel, fallback, dim, *arrays):
+    if not _supported(*arrays):
+        return fallback()
+    rows = [_rows(a, dim) for a in arrays]
+    out = np.empty_like(rows[0][0])
+    kernel(*(r[0] for r in rows), out)
+    return _unrows(out, arrays[0].shape, dim, rows[0][1])
+
+
+def softmax(x: np.ndarray, dim: int) -> np.ndarray:
+    from . import numpy_ref
+    return _rowwise(_softmax_rows, lambda: numpy_ref.softmax(x, dim), dim, x)
+
+
+def log_softmax(x: np.ndarray, dim: int) -> np.ndarray:
+    from . import numpy_ref
+    return _rowwise(_log_softmax_rows, lambda: numpy_ref.log_softmax(x, dim), dim, x)
+
+
+def softmax_backward(y: np.ndarray, g: np.ndarray, dim: int) -> np.ndarray:
+    from . import numpy_ref
+    return _rowwise(_softmax_backward_rows, lambda: numpy_ref.softmax_backward(y, g, dim), dim, y, g)
+
+
+def log_softmax_backward(y: np.ndarray, g: np.ndarray, dim: int) -> np.ndarray:
+    from . import numpy_ref
+    return _rowwise(_log_softmax_backward_rows,
+                    lambda: numpy_ref.log_softmax_backward(y, g, dim), dim, y, g)
