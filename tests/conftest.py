@@ -16,8 +16,8 @@ from hypothesis import HealthCheck, settings
 
 _COMMON = dict(deadline=None, suppress_health_check=[HealthCheck.too_slow,
                                                     HealthCheck.data_too_large])
-settings.register_profile("minigrad", max_examples=6, **_COMMON)
-settings.register_profile("ci", max_examples=6, derandomize=True, **_COMMON)
+settings.register_profile("minigrad", max_examples=8, **_COMMON)
+settings.register_profile("ci", max_examples=8, derandomize=True, **_COMMON)
 settings.register_profile("thorough", max_examples=200, **_COMMON)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "minigrad"))
 

@@ -19,7 +19,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import minigrad as mg
-from op_table import OPS, cast_params, draw_case, make_arrays
+from op_table import OPS, OPS_BY_NAME, cast_params, draw_case, make_arrays
 
 
 def _inputs(op, shapes, seed, layouts):
@@ -32,6 +32,24 @@ def _inputs(op, shapes, seed, layouts):
 @pytest.mark.parametrize("op", OPS, ids=lambda op: op.name)
 @given(data=st.data())
 def test_gradcheck_first_and_second_order(op, data):
+    _check(op, data)
+
+
+# Ops whose forward (and, when no graph is built, backward) runs in a backend kernel: checked
+# on every CPU backend, whichever one is the default.
+KERNEL_OPS = ["softmax", "log_softmax", "softmax_causal_mask", "matmul"]
+CPU_BACKENDS = [name for name in ("numpy", "numba") if mg.backends.usable(name)]
+
+
+@pytest.mark.parametrize("backend", CPU_BACKENDS)
+@pytest.mark.parametrize("name", KERNEL_OPS)
+@given(data=st.data())
+def test_kernel_backed_ops_on_every_cpu_backend(name, backend, data):
+    with mg.backend(backend):
+        _check(OPS_BY_NAME[name], data)
+
+
+def _check(op, data):
     shapes, params, seed, layouts = data.draw(draw_case(op), label="case")
     params = cast_params(params, np.float64)
     inputs = _inputs(op, shapes, seed, layouts)
