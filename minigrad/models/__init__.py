@@ -4,9 +4,18 @@
     bert.py  BERT: BertConfig, BertModel, BertForMaskedLM, BertForSequenceClassification,
              mask_tokens (encoder-only, bidirectional; §3.2 预训练, §3.3 微调, §5)
     outputs.py  output objects with named fields (logits, loss, ...), as in Hugging Face
+    pretrained.py  Hugging Face directories (config.json + model.safetensors): from_pretrained,
+                   save_pretrained, checkpoint name variants; never downloads
+    auto.py  AutoTokenizer, AutoModel, AutoModelForSequenceClassification, ... (§5's example)
+    sentence.py  sentence embeddings: mean pooling, L2 normalisation, cosine similarity
 """
 from .bert import (BertConfig, BertForMaskedLM, BertForSequenceClassification, BertModel,
                    mask_tokens)
 from .gpt import GPT, GPTConfig
 from .outputs import (BaseModelOutputWithPooling, CausalLMOutput, MaskedLMOutput, ModelOutput,
                       SequenceClassifierOutput)
+from .pretrained import (NewlyInitializedWarning, PretrainedError, package_model_dir,
+                         save_pretrained)
+from .auto import (AutoConfig, AutoModel, AutoModelForCausalLM, AutoModelForMaskedLM,
+                   AutoModelForSequenceClassification, AutoTokenizer)
+from .sentence import SentenceEncoder, cos_sim

@@ -36,6 +36,7 @@ from ..nn.parameter import Parameter
 from ..nn.transformer import get_activation
 from ..tensor import ShapeError, Tensor, as_tensor
 from .outputs import BaseModelOutputWithPooling, MaskedLMOutput, SequenceClassifierOutput
+from .pretrained import PreTrainedMixin   # from_pretrained(dir) / save_pretrained(dir)
 
 IGNORE_INDEX = -100
 
@@ -245,8 +246,9 @@ def _init_bert_weights(module: Module, std: float):
 
 
 # --- the models -----------------------------------------------------------------------------
-class BertModel(Module):
+class BertModel(PreTrainedMixin, Module):
     """The BERT encoder: embeddings, post-LN layers, and (by default) the pooler."""
+    model_type = "bert"
 
     def __init__(self, config: BertConfig, add_pooling_layer: bool = True):
         super().__init__()
@@ -325,12 +327,13 @@ class BertOnlyMLMHead(Module):
         self.predictions = BertLMPredictionHead(config, word_embeddings)
 
 
-class BertForMaskedLM(Module):
+class BertForMaskedLM(PreTrainedMixin, Module):
     """BERT's pre-training objective (§3.2): predict the masked tokens.
 
         inputs, labels = mask_tokens(ids, mask_token_id=103, vocab_size=V, special_ids=[0, 101, 102])
         out = model(inputs, attention_mask, labels=labels)   # out.loss, out.logits (B, T, V)
     """
+    model_type = "bert"
 
     def __init__(self, config: BertConfig):
         super().__init__()
@@ -353,12 +356,13 @@ class BertForMaskedLM(Module):
                               attentions=out.attentions)
 
 
-class BertForSequenceClassification(Module):
+class BertForSequenceClassification(PreTrainedMixin, Module):
     """Fine-tuning for classification (§3.3, §5): logits = classifier(dropout(pooler_output)).
 
     With labels: cross-entropy for num_labels > 1, mean squared error for num_labels == 1
     (regression), as in Hugging Face.
     """
+    model_type = "bert"
 
     def __init__(self, config: BertConfig):
         super().__init__()

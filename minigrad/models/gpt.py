@@ -32,6 +32,7 @@ from ..nn.layers import Dropout, Embedding, LayerNorm, Linear
 from ..nn.module import Module
 from ..tensor import ShapeError, Tensor, as_tensor, cat
 from .outputs import CausalLMOutput
+from .pretrained import PreTrainedMixin   # from_pretrained(dir) / save_pretrained(dir)
 
 IGNORE_INDEX = -100
 
@@ -132,14 +133,16 @@ class Block(Module):
         return x, att, present
 
 
-class GPT(Module):
+class GPT(PreTrainedMixin, Module):
     """A GPT-2-architecture language model.
 
         config = GPTConfig(vocab_size=65, n_layer=4, n_head=4, n_embd=128, block_size=64)
         model = GPT(config)
         out = model(idx, targets)            # out.logits (B, T, V), out.loss
         model.generate(idx, max_new_tokens=50, temperature=0.8, top_k=10)
+        GPT.from_pretrained(directory)   # a Hugging Face GPT-2 directory (see pretrained.py)
     """
+    model_type = "gpt2"
 
     def __init__(self, config: GPTConfig):
         super().__init__()
