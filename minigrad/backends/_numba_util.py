@@ -8,6 +8,11 @@ Three lessons from measuring on a 2-core machine (see benchmarks/README.md):
     below (range reduction + polynomial, exact to a few ulp) lets LLVM vectorise the loop.
   * `np.dot` inside @njit calls SciPy's own OpenBLAS; inside a `prange` loop every Numba
     thread would start BLAS threads of its own, so that library is limited to 1 thread.
+
+Caching caveat: Numba's disk cache checks only the file a kernel is defined in.  After editing
+*this* file, delete the cached kernels (minigrad/backends/__pycache__/*.nbi, *.nbc, or the
+NUMBA_CACHE_DIR directory), or kernels in numba_cpu.py / numba_attention.py keep the old
+`fast_exp` (numba#8926).
 """
 from __future__ import annotations
 
@@ -96,7 +101,7 @@ def _fast_exp_impl(x):
             r = xc - n * ln2hi - n * ln2lo
             p = one + r * (one + r * (c2 + r * (c3 + r * (c4 + r * (c5 + r * (c6 + r * c7))))))
             y = p * _bits_to_f32((np.int32(n) + np.int32(127)) << np.int32(23))
-            return y if x >= lo else zero
+            return y if x >= lo else (zero if x < lo else x)   # NaN stays NaN
         return exp32
     if x == types.float64:
         lo, hi, log2e, ln2hi, ln2lo = (_F64[n] for n in ("lo", "hi", "log2e", "ln2hi", "ln2lo"))
@@ -109,7 +114,7 @@ def _fast_exp_impl(x):
             p = 1.0 + r * (1.0 + r * (c2 + r * (c3 + r * (c4 + r * (c5 + r * (c6 + r * (
                 c7 + r * (c8 + r * (c9 + r * (c10 + r * (c11 + r * c12)))))))))))
             y = p * _bits_to_f64((np.int64(n) + np.int64(1023)) << np.int64(52))
-            return y if x >= lo else 0.0
+            return y if x >= lo else (0.0 if x < lo else x)
         return exp64
     return None
 
