@@ -413,7 +413,7 @@ def _bias_or_dummy(bias, dtype):
 def attention_forward(q, k, v, bias=None, causal=False, scale=1.0):
     """Fused forward on the GPU: device arrays out (N, T, dv) and lse (N, T); same contract
     as numpy_ref.attention_forward.  Head sizes above MAXD fall back to the reference."""
-    if q.shape[-1] > MAXD or v.shape[-1] > MAXD or not _float_ok(q, k, v):
+    if q.shape[2] > MAXD or v.shape[2] > MAXD or not _float_ok(q, k, v):
         from . import numpy_ref
         return numpy_ref.attention_forward(*(to_host(a) if a is not None else None
                                               for a in (q, k, v, bias)), causal, scale)
@@ -431,7 +431,7 @@ def attention_forward(q, k, v, bias=None, causal=False, scale=1.0):
 
 def attention_backward(q, k, v, bias, causal, scale, out, lse, dout):
     """dq, dk, dv (device arrays) from the saved logsumexp; see numpy_ref.attention_backward."""
-    if q.shape[-1] > MAXD or v.shape[-1] > MAXD or not _float_ok(q, k, v):
+    if q.shape[2] > MAXD or v.shape[2] > MAXD or not _float_ok(q, k, v):
         from . import numpy_ref
         return numpy_ref.attention_backward(*(to_host(a) if a is not None else None
                                                for a in (q, k, v, bias)), causal, scale,
