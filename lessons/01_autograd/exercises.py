@@ -1,0 +1,86 @@
+"""Lesson 1 exercises: tensors and autograd (§2.1 深度学习).
+
+Fill in every function marked TODO (replace the `raise NotImplementedError`), then check:
+
+    minigrad lesson check 1
+
+Tasks are described in lessons/01_autograd/README.md; each docstring is the exact spec.
+"""
+import numpy as np
+
+import minigrad as mg
+from minigrad.tensor import Function
+
+
+# --- Task 1.1: the numerical gradient by central differences --------------------------------
+def numerical_gradient(f, x, eps=1e-6):
+    """The gradient of a scalar function f at x, by central differences.
+
+    f:   a function of one float64 ndarray (of x's shape) that returns a float.
+    x:   a float64 ndarray of any shape.  Leave it as you found it: restore every entry you
+         perturb (or work on a copy).
+    eps: the step ε.
+    Returns an ndarray of x's shape whose entry i is
+
+        ∂f/∂xᵢ ≈ (f(x + ε·eᵢ) - f(x - ε·eᵢ)) / (2ε)
+
+    (eᵢ is the unit vector of entry i).  The error of this formula is O(ε²); the one-sided
+    (f(x + ε·eᵢ) - f(x)) / ε has error O(ε) and is not accurate enough here.
+    """
+    # TODO: loop over the entries (np.ndindex(x.shape)), perturb one at a time, restore it.
+    raise NotImplementedError
+
+
+# --- Task 1.2: a Function subclass: the sigmoid's forward and backward ---------------------
+class Sigmoid(Function):
+    """σ(x) = 1 / (1 + e^(-x)) as a minigrad primitive op.  Use it as Sigmoid.apply(x).
+
+    forward(self, a):  a is an ndarray; return σ(a) as an ndarray of a's dtype.
+    backward(self, g): g is a Tensor, dL/d(output).  Return dL/d(input) = g · σ'(x) as a
+                       Tensor, written with Tensor ops (not NumPy), so that it can be
+                       differentiated again (second derivatives).  Use the output you
+                       already computed: σ'(x) = σ(x) · (1 - σ(x)), and self.output() is
+                       σ(x) as a Tensor in the graph.  Do not call Tensor.sigmoid.
+    """
+
+    name = "my_sigmoid"
+
+    def forward(self, a):
+        # TODO: σ(a) with NumPy.
+        raise NotImplementedError
+
+    def backward(self, g):
+        # TODO: g · σ(x) · (1 - σ(x)) with Tensor ops (y = self.output()).
+        raise NotImplementedError
+
+
+# --- Task 1.3: undo broadcasting in the gradient --------------------------------------------
+def sum_to_shape(grad, shape):
+    """Reduce `grad` (an ndarray) to `shape` by summing over the broadcast dimensions.
+
+    When x of shape `shape` was broadcast in a forward op (x + y with x (3, 1) and y (2, 3, 4)
+    gives (2, 3, 4)), the gradient that arrives for x has the broadcast shape (2, 3, 4).
+    Each element of x was used once per copy, so its gradient is the sum over the copies:
+      * sum over the leading dims that broadcasting added in front (here dim 0), then
+      * sum over the dims where `shape` has 1 but grad has more, keeping them (here the last).
+    Returns an ndarray of exactly `shape`.  If grad already has that shape, return it.
+    """
+    # TODO: two sums (np.sum with axis=..., keepdims=...), then reshape to `shape`.
+    raise NotImplementedError
+
+
+# --- Task 1.4: a Hessian-vector product by double backward ---------------------------------
+def hvp(f, x, v):
+    """The Hessian-vector product H·v of a scalar function f at x, by reverse mode twice.
+
+    f: a function of a Tensor that returns a scalar Tensor.
+    x: a float64 Tensor with requires_grad=True.   v: a float64 Tensor of x's shape.
+    Returns H v (a Tensor or ndarray of x's shape), H the matrix of ∂²f/∂xᵢ∂xⱼ.
+
+    Use mg.grad (not .backward(): leave x.grad untouched):
+      1. g = ∂f/∂x with create_graph=True, so g is itself part of a graph;
+      2. H v = ∂(g · v)/∂x, since ∂/∂xⱼ Σᵢ gᵢ vᵢ = Σᵢ Hⱼᵢ vᵢ (H is symmetric).
+    No finite differences: the result must be exact to float64 rounding.
+    """
+    # TODO: two calls to mg.grad.
+    raise NotImplementedError

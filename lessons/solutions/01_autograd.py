@@ -1,0 +1,94 @@
+"""Lesson 1 exercises: tensors and autograd (§2.1 深度学习) -- REFERENCE SOLUTION (for teachers).
+
+Check it with:  minigrad lesson check 1 --file lessons/solutions/01_autograd.py
+"""
+import numpy as np
+
+import minigrad as mg
+from minigrad.tensor import Function
+
+
+# --- Task 1.1: the numerical gradient by central differences --------------------------------
+def numerical_gradient(f, x, eps=1e-6):
+    """The gradient of a scalar function f at x, by central differences.
+
+    f:   a function of one float64 ndarray (of x's shape) that returns a float.
+    x:   a float64 ndarray of any shape.  Leave it as you found it: restore every entry you
+         perturb (or work on a copy).
+    eps: the step ε.
+    Returns an ndarray of x's shape whose entry i is
+
+        ∂f/∂xᵢ ≈ (f(x + ε·eᵢ) - f(x - ε·eᵢ)) / (2ε)
+
+    (eᵢ is the unit vector of entry i).  The error of this formula is O(ε²); the one-sided
+    (f(x + ε·eᵢ) - f(x)) / ε has error O(ε) and is not accurate enough here.
+    """
+    grad = np.zeros(x.shape, dtype=np.float64)
+    for i in np.ndindex(x.shape):
+        old = x[i]
+        x[i] = old + eps
+        f_plus = f(x)
+        x[i] = old - eps
+        f_minus = f(x)
+        x[i] = old
+        grad[i] = (f_plus - f_minus) / (2 * eps)
+    return grad
+
+
+# --- Task 1.2: a Function subclass: the sigmoid's forward and backward ---------------------
+class Sigmoid(Function):
+    """σ(x) = 1 / (1 + e^(-x)) as a minigrad primitive op.  Use it as Sigmoid.apply(x).
+
+    forward(self, a):  a is an ndarray; return σ(a) as an ndarray of a's dtype.
+    backward(self, g): g is a Tensor, dL/d(output).  Return dL/d(input) = g · σ'(x) as a
+                       Tensor, written with Tensor ops (not NumPy), so that it can be
+                       differentiated again (second derivatives).  Use the output you
+                       already computed: σ'(x) = σ(x) · (1 - σ(x)), and self.output() is
+                       σ(x) as a Tensor in the graph.  Do not call Tensor.sigmoid.
+    """
+
+    name = "my_sigmoid"
+
+    def forward(self, a):
+        return 1.0 / (1.0 + np.exp(-a))
+
+    def backward(self, g):
+        y = self.output()
+        return g * y * (1.0 - y)
+
+
+# --- Task 1.3: undo broadcasting in the gradient --------------------------------------------
+def sum_to_shape(grad, shape):
+    """Reduce `grad` (an ndarray) to `shape` by summing over the broadcast dimensions.
+
+    When x of shape `shape` was broadcast in a forward op (x + y with x (3, 1) and y (2, 3, 4)
+    gives (2, 3, 4)), the gradient that arrives for x has the broadcast shape (2, 3, 4).
+    Each element of x was used once per copy, so its gradient is the sum over the copies:
+      * sum over the leading dims that broadcasting added in front (here dim 0), then
+      * sum over the dims where `shape` has 1 but grad has more, keeping them (here the last).
+    Returns an ndarray of exactly `shape`.  If grad already has that shape, return it.
+    """
+    lead = grad.ndim - len(shape)
+    grad = grad.sum(axis=tuple(range(lead))) if lead > 0 else grad
+    dims = tuple(i for i, n in enumerate(shape) if n == 1 and grad.shape[i] != 1)
+    if dims:
+        grad = grad.sum(axis=dims, keepdims=True)
+    return grad.reshape(shape)
+
+
+# --- Task 1.4: a Hessian-vector product by double backward ---------------------------------
+def hvp(f, x, v):
+    """The Hessian-vector product H·v of a scalar function f at x, by reverse mode twice.
+
+    f: a function of a Tensor that returns a scalar Tensor.
+    x: a float64 Tensor with requires_grad=True.   v: a float64 Tensor of x's shape.
+    Returns H v (a Tensor or ndarray of x's shape), H the matrix of ∂²f/∂xᵢ∂xⱼ.
+
+    Use mg.grad (not .backward(): leave x.grad untouched):
+      1. g = ∂f/∂x with create_graph=True, so g is itself part of a graph;
+      2. H v = ∂(g · v)/∂x, since ∂/∂xⱼ Σᵢ gᵢ vᵢ = Σᵢ Hⱼᵢ vᵢ (H is symmetric).
+    No finite differences: the result must be exact to float64 rounding.
+    """
+    (g,) = mg.grad(f(x), x, create_graph=True)
+    (hv,) = mg.grad((g * v).sum(), x)
+    return hv

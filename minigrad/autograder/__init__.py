@@ -1,0 +1,124 @@
+"""The classroom autograder: `minigrad lesson check N [--file PATH]` and `minigrad lesson list`.
+
+    minigrad lesson list                       the lessons and their tasks
+    minigrad lesson check 3                    check lessons/03_attention/exercises.py
+    minigrad lesson check 3 --task 3.2         only one task
+    minigrad lesson check 3 --file my.py       check another file (a student's copy)
+
+It prints a table of the tasks passed and failed, with a hint under each failure, and exits
+with status 0 when every task passes, 1 when one fails, 2 on a usage error (no such lesson or
+file), so a teacher can script it over a class's files.
+
+Each lesson's checks are one module here, `lessonNN.py`, defining `LESSON` (see core.py); the
+stubs and task descriptions are in lessons/NN_name/, the reference solutions in
+lessons/solutions/NN_name.py.  Adding a lesson is adding those three things: nothing here
+lists the lessons by hand.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import pkgutil
+import re
+import sys
+from pathlib import Path
+
+from .core import (CRASHED, FAILED, PASSED, TIMEOUT, TODO, CheckFailed, Lesson, LoadError, Task,
+                   TaskResult, format_table, load_exercises, run_lesson, run_task)
+
+__all__ = ["main", "lessons", "get_lesson", "find_exercises", "solution_path", "run_lesson",
+           "run_task", "format_table", "load_exercises", "Lesson", "Task", "TaskResult",
+           "CheckFailed", "LoadError", "PASSED", "FAILED", "TODO", "CRASHED", "TIMEOUT"]
+
+_MODULE_NAME = re.compile(r"^lesson(\d\d)$")
+
+
+def lessons() -> dict[int, Lesson]:
+    """Every lesson with checks, by number (found as minigrad/autograder/lessonNN.py)."""
+    found = {}
+    for info in pkgutil.iter_modules(__path__):
+        m = _MODULE_NAME.match(info.name)
+        if m:
+            lesson = importlib.import_module(f"{__name__}.{info.name}").LESSON
+            found[lesson.number] = lesson
+    return dict(sorted(found.items()))
+
+
+def get_lesson(number: int) -> Lesson:
+    all_lessons = lessons()
+    if number not in all_lessons:
+        raise KeyError(f"no lesson {number}; the lessons with exercises are "
+                       f"{', '.join(map(str, all_lessons))} (see `minigrad lesson list`)")
+    return all_lessons[number]
+
+
+def find_lessons_dir(start: Path | None = None) -> Path | None:
+    """The nearest `lessons/` folder: in the current directory or one above it (a checkout),
+    else the one beside the installed package (an editable install)."""
+    start = Path.cwd() if start is None else Path(start)
+    for folder in (start, *start.parents):
+        if (folder / "lessons").is_dir():
+            return folder / "lessons"
+    beside = Path(__file__).resolve().parents[2] / "lessons"
+    return beside if beside.is_dir() else None
+
+
+def find_exercises(lesson: Lesson, start: Path | None = None) -> Path:
+    """The default file to check: lessons/<folder>/exercises.py (see find_lessons_dir)."""
+    root = find_lessons_dir(start)
+    if root is None:
+        return Path("lessons") / lesson.folder / "exercises.py"   # reported as missing
+    return root / lesson.folder / "exercises.py"
+
+
+def solution_path(lesson: Lesson, start: Path | None = None) -> Path:
+    """The reference solution (for teachers and for the tests): lessons/solutions/<folder>.py."""
+    root = find_lessons_dir(start) or Path("lessons")
+    return root / "solutions" / f"{lesson.folder}.py"
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="minigrad lesson",
+                                description="classroom exercises and their autograder")
+    sub = p.add_subparsers(dest="action", required=True, metavar="ACTION")
+    sub.add_parser("list", help="the lessons and their tasks")
+    check = sub.add_parser("check", help="check a lesson's exercises and print a table")
+    check.add_argument("lesson", type=int, help="lesson number, e.g. 3")
+    check.add_argument("--file", default=None,
+                       help="the file to check (default: lessons/NN_name/exercises.py, looked for "
+                            "in the current directory and the ones above it)")
+    check.add_argument("--task", default=None, help="check only this task, e.g. 3.2")
+    return p
+
+
+def main(argv=None) -> int:
+    """`minigrad lesson ...`; returns the exit status (0 all passed, 1 a task failed, 2 usage)."""
+    try:
+        args = _parser().parse_args(argv)
+    except SystemExit as e:          # argparse: --help (0) or a usage error (2)
+        return int(e.code or 0)
+    if args.action == "list":
+        for lesson in lessons().values():
+            print(f"Lesson {lesson.number}: {lesson.title} ({lesson.sections})  "
+                  f"[lessons/{lesson.folder}]")
+            for t in lesson.tasks:
+                print(f"  Task {t.id}: {t.title}")
+        return 0
+    try:
+        lesson = get_lesson(args.lesson)
+    except KeyError as e:
+        print(f"minigrad lesson: error: {e.args[0]}", file=sys.stderr)
+        return 2
+    if args.task is not None and args.task not in {t.id for t in lesson.tasks}:
+        print(f"minigrad lesson: error: lesson {lesson.number} has no task {args.task}; its tasks "
+              f"are {', '.join(t.id for t in lesson.tasks)}", file=sys.stderr)
+        return 2
+    path = Path(args.file) if args.file else find_exercises(lesson)
+    if not path.is_file():
+        print(f"minigrad lesson: error: no such file: {path}" +
+              ("" if args.file else f" (run from the folder that holds lessons/, or pass --file)"),
+              file=sys.stderr)
+        return 2
+    results = run_lesson(lesson, path, only=args.task)
+    print(format_table(lesson, path, results))
+    return 0 if all(r.passed for r in results) else 1
