@@ -4,7 +4,7 @@ Fill in every function marked TODO (replace the `raise NotImplementedError`), th
 
     minigrad lesson check 1
 
-Tasks are described in lessons/01_autograd/README.md; each docstring is the exact spec.
+The tasks are described in lessons/01_autograd/README.md; each docstring is the exact spec.
 """
 import numpy as np
 
@@ -46,10 +46,12 @@ class Sigmoid(Function):
     name = "my_sigmoid"
 
     def forward(self, a):
+        """σ(a) for an ndarray a (NumPy), of a's dtype."""
         # TODO: σ(a) with NumPy.
         raise NotImplementedError
 
     def backward(self, g):
+        """g · σ'(x) as a Tensor, from Tensor ops."""
         # TODO: g · σ(x) · (1 - σ(x)) with Tensor ops (y = self.output()).
         raise NotImplementedError
 

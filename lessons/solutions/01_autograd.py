@@ -23,6 +23,7 @@ def numerical_gradient(f, x, eps=1e-6):
     (eᵢ is the unit vector of entry i).  The error of this formula is O(ε²); the one-sided
     (f(x + ε·eᵢ) - f(x)) / ε has error O(ε) and is not accurate enough here.
     """
+    # TODO: loop over the entries (np.ndindex(x.shape)), perturb one at a time, restore it.
     grad = np.zeros(x.shape, dtype=np.float64)
     for i in np.ndindex(x.shape):
         old = x[i]
@@ -50,9 +51,13 @@ class Sigmoid(Function):
     name = "my_sigmoid"
 
     def forward(self, a):
+        """σ(a) for an ndarray a (NumPy), of a's dtype."""
+        # TODO: σ(a) with NumPy.
         return 1.0 / (1.0 + np.exp(-a))
 
     def backward(self, g):
+        """g · σ'(x) as a Tensor, from Tensor ops."""
+        # TODO: g · σ(x) · (1 - σ(x)) with Tensor ops (y = self.output()).
         y = self.output()
         return g * y * (1.0 - y)
 
@@ -68,6 +73,7 @@ def sum_to_shape(grad, shape):
       * sum over the dims where `shape` has 1 but grad has more, keeping them (here the last).
     Returns an ndarray of exactly `shape`.  If grad already has that shape, return it.
     """
+    # TODO: two sums (np.sum with axis=..., keepdims=...), then reshape to `shape`.
     lead = grad.ndim - len(shape)
     grad = grad.sum(axis=tuple(range(lead))) if lead > 0 else grad
     dims = tuple(i for i, n in enumerate(shape) if n == 1 and grad.shape[i] != 1)
@@ -89,6 +95,7 @@ def hvp(f, x, v):
       2. H v = ∂(g · v)/∂x, since ∂/∂xⱼ Σᵢ gᵢ vᵢ = Σᵢ Hⱼᵢ vᵢ (H is symmetric).
     No finite differences: the result must be exact to float64 rounding.
     """
+    # TODO: two calls to mg.grad.
     (g,) = mg.grad(f(x), x, create_graph=True)
     (hv,) = mg.grad((g * v).sum(), x)
     return hv
