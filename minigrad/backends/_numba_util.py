@@ -143,3 +143,6 @@ def limit_blas_in_numba(threads: int = 1) -> None:
             if fn is not None:
                 fn(ctypes.c_int(threads))
                 break
+
+
+limit_blas_in_numba(1)   # at import: every module with kernels imports this one

@@ -14,12 +14,10 @@ from __future__ import annotations
 import numpy as np
 from numba import prange
 
-from ._numba_util import FASTMATH, fast_exp, jit, limit_blas_in_numba
+from ._numba_util import FASTMATH, fast_exp, jit
 from .numba_attention import attention_backward, attention_forward  # noqa: F401
 
 NAME = "numba"
-
-limit_blas_in_numba(1)
 
 
 def to_device(a):
