@@ -277,6 +277,8 @@ def run_task(task: Task, module, path: Path | None = None) -> TaskResult:
     except AssertionError as e:                 # CheckFailed, or a student's own assert
         status = FAILED
         message = str(e) if isinstance(e, CheckFailed) else _describe_exception(e, path)
+        if message.startswith("AssertionError: this task asks you"):   # forbid_function
+            message = message[len("AssertionError: "):]
     except KeyboardInterrupt:
         raise
     except BaseException as e:  # noqa: BLE001  (student code may raise anything, SystemExit too)
