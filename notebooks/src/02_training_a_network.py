@@ -30,6 +30,7 @@
 # %%
 # %matplotlib inline
 import matplotlib.pyplot as plt
+from matplotlib.colors import ListedColormap
 import numpy as np
 
 import minigrad as mg
@@ -170,8 +171,9 @@ ax1.plot(losses, label="training loss (cross-entropy)")
 ax1.axhline(np.log(3), ls="--", c="gray", label="ln 3 (uniform guess)")
 ax1.set_yscale("log"); ax1.set_xlabel("step"); ax1.set_ylabel("loss"); ax1.legend()
 ax1.set_title("Loss curve")
-ax2.contourf(xx, yy, region, levels=[-0.5, 0.5, 1.5, 2.5], cmap="Pastel1", alpha=0.8)
-ax2.scatter(X[:, 0], X[:, 1], c=y, cmap="Set1", s=10, edgecolors="k", linewidths=0.3)
+colors = ListedColormap(["tab:red", "tab:blue", "tab:green"])
+ax2.contourf(xx, yy, region, levels=[-0.5, 0.5, 1.5, 2.5], cmap=colors, alpha=0.25)
+ax2.scatter(X[:, 0], X[:, 1], c=y, cmap=colors, s=10, edgecolors="k", linewidths=0.3)
 ax2.set_title(f"Decision regions after 300 steps (accuracy {accs[-1]:.0%})")
 ax2.set_aspect("equal")
 plt.tight_layout(); plt.show()
