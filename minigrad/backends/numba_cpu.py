@@ -1,6 +1,6 @@
 """The Numba CPU backend: the same kernel names as numpy_ref.py, compiled with @njit (§8 模型效率).
 
-    matmul                           NumPy's BLAS (measured fastest; see benchmarks/README.md)
+    matmul                           BLAS blocks run by Numba's thread pool (one pool per step)
     softmax, softmax_backward        one pass per row, parallel over rows
     log_softmax, log_softmax_backward
     attention_forward, attention_backward   in numba_attention.py (FlashAttention on the CPU)
@@ -29,13 +29,53 @@ def to_host(a):
     return a
 
 
+# --- matmul (§3.1): BLAS blocks inside Numba's own thread pool -------------------------------
+#   out[z, i, j] = Σ_t a[z, i, t] · b[z, t, j]
+# The products themselves are BLAS (`np.dot`, one thread); what this kernel adds is *who runs
+# them*: Numba's threads, in parallel over (batch, 64-row block).  Then one training step uses
+# one thread pool: NumPy's OpenBLAS pool and Numba's would otherwise alternate, and each leaves
+# its threads spinning while the other works (on 2 cores that cost up to 2.7x; see
+# benchmarks/README.md).
+MM_ROWS = 64
+
+
+@jit(parallel=True)
+def _bmm(a, b, out):                           # a (Z, n, k), b (Zb, k, m), Zb in {1, Z}
+    Z, n = a.shape[0], a.shape[1]
+    nrb = (n + MM_ROWS - 1) // MM_ROWS
+    for it in prange(Z * nrb):
+        item = np.int64(it)
+        z = item // nrb
+        i0 = (item % nrb) * MM_ROWS
+        i1 = min(i0 + MM_ROWS, n)
+        zb = z if b.shape[0] > 1 else 0
+        out[z, i0:i1] = np.dot(a[z, i0:i1], b[zb])
+
+
 def matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """(..., n, k) @ (..., k, m) -> (..., n, m), batch dims broadcast.
 
-    Delegated to NumPy's BLAS: a hand-written Numba loop, or `np.dot` per batch inside a
-    `prange`, was slower at every GPT shape we measured (benchmarks/bench_kernels.py).
+    A weight shared by the batch (b 2-D) makes one (N·n, k) @ (k, m) product.  Tiny products
+    and other dtypes go to NumPy directly.
     """
-    return np.matmul(a, b)
+    if (a.ndim < 2 or b.ndim < 2 or a.dtype != b.dtype or not _supported(a)
+            or a.size * b.shape[-1] < 32768):
+        return np.matmul(a, b)
+    n, k, m = a.shape[-2], a.shape[-1], b.shape[-1]
+    if b.ndim == 2:                                          # x W: all rows of x at once
+        a3 = np.ascontiguousarray(a).reshape(1, -1, k)
+        b3 = np.ascontiguousarray(b).reshape(1, k, m)
+        lead = a.shape[:-2]
+    else:
+        lead = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+        a3 = np.ascontiguousarray(np.broadcast_to(a, lead + (n, k))).reshape(-1, n, k)
+        if int(np.prod(b.shape[:-2])) == 1:
+            b3 = np.ascontiguousarray(b).reshape(1, k, m)
+        else:
+            b3 = np.ascontiguousarray(np.broadcast_to(b, lead + (k, m))).reshape(-1, k, m)
+    out = np.empty((a3.shape[0], a3.shape[1], m), dtype=a.dtype)
+    _bmm(a3, b3, out)
+    return out.reshape(lead + (n, m))
 
 
 # --- row softmax (§4.1) ----------------------------------------------------------------------

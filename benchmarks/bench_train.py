@@ -1,0 +1,194 @@
+"""One full GPT training step (forward, backward, AdamW): minigrad vs PyTorch eager CPU (§8 模型效率).
+
+    python benchmarks/bench_train.py [--quick] [--repeat 5] [--threads 2]
+
+Configs (n_layer, n_head, n_embd, block_size, batch, vocab):
+    nanoGPT's CPU config   (4, 4, 128, 64, 12, 65)
+    a larger one           (6, 8, 256, 256, 16, 256)
+Columns (ms per step, best of --repeat after one warm-up step; ratio = minigrad / torch):
+    numpy         minigrad on the NumPy reference backend
+    numba         minigrad on the Numba backend, the model code as it is today (its attention
+                  asks for the weights, so it runs the composite softmax(QKᵀ)V)
+    numba+fused   the same, with F.scaled_dot_product_attention dispatching to the fused
+                  kernel (the proposed patch, applied here by wrapping the function the GPT
+                  module calls; see benchmarks/README.md)
+    torch         the same architecture in PyTorch eager (SDPA, GELU tanh, tied weights,
+                  AdamW), same number of threads
+Every variant starts from the same initial weights and batch; the first-step losses agree.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import time
+
+import numpy as np
+
+import minigrad as mg
+from minigrad.models import gpt as gpt_module
+from minigrad.models.gpt import GPT, GPTConfig
+from minigrad.ops.attention import fused_attention
+
+try:
+    import torch
+    import torch.nn as tnn
+except ImportError:
+    torch = None
+
+CONFIGS = [(4, 4, 128, 64, 12, 65), (6, 8, 256, 256, 16, 256)]
+
+
+def best_ms(step, repeat):
+    time.sleep(0.3)        # let the previous thread pool stop spinning (see bench_kernels.py)
+    step()
+    ts = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        step()
+        ts.append(time.perf_counter() - t0)
+    return min(ts) * 1e3, float(np.median(ts)) * 1e3
+
+
+def _fused_sdpa(q, k, v, attn_mask=None, is_causal=False, dropout_p=0.0, scale=None,
+                return_weights=False):
+    """What the proposed dispatch does when no weights are needed (the GPT discards them)."""
+    out = fused_attention(q, k, v, attn_mask=attn_mask, is_causal=is_causal, scale=scale)
+    return (out, None) if return_weights else out
+
+
+def minigrad_step(cfg, idx, tgt, backend, fused):
+    L, H, C, T, B, V = cfg
+    mg.manual_seed(0)
+    with mg.backend(backend):
+        model = GPT(GPTConfig(vocab_size=V, n_layer=L, n_head=H, n_embd=C, block_size=T))
+    opt = mg.optim.AdamW(model.parameters(), lr=1e-3)
+    x, y = mg.tensor(idx), mg.tensor(tgt)
+    losses = []
+
+    def step():
+        original = gpt_module.scaled_dot_product_attention
+        if fused:
+            gpt_module.scaled_dot_product_attention = _fused_sdpa
+        try:
+            with mg.backend(backend):
+                loss = model(x, targets=y).loss
+                loss.backward()
+                opt.step()
+                opt.zero_grad()
+        finally:
+            gpt_module.scaled_dot_product_attention = original
+        losses.append(loss.item())
+    return step, model, losses
+
+
+if torch is not None:
+    class TorchBlock(tnn.Module):
+        def __init__(self, C, H):
+            super().__init__()
+            self.H = H
+            self.ln_1, self.ln_2 = tnn.LayerNorm(C), tnn.LayerNorm(C)
+            self.c_attn, self.c_proj = tnn.Linear(C, 3 * C), tnn.Linear(C, C)
+            self.c_fc, self.mlp_proj = tnn.Linear(C, 4 * C), tnn.Linear(4 * C, C)
+
+        def forward(self, x):
+            B, T, C = x.shape
+            q, k, v = self.c_attn(self.ln_1(x)).split(C, dim=2)
+            q, k, v = (t.view(B, T, self.H, C // self.H).transpose(1, 2) for t in (q, k, v))
+            y = torch.nn.functional.scaled_dot_product_attention(q, k, v, is_causal=True)
+            x = x + self.c_proj(y.transpose(1, 2).reshape(B, T, C))
+            h = torch.nn.functional.gelu(self.c_fc(self.ln_2(x)), approximate="tanh")
+            return x + self.mlp_proj(h)
+
+    class TorchGPT(tnn.Module):
+        def __init__(self, L, H, C, T, V):
+            super().__init__()
+            self.wte, self.wpe = tnn.Embedding(V, C), tnn.Embedding(T, C)
+            self.h = tnn.ModuleList([TorchBlock(C, H) for _ in range(L)])
+            self.ln_f = tnn.LayerNorm(C)
+            self.lm_head = tnn.Linear(C, V, bias=False)
+            self.lm_head.weight = self.wte.weight
+
+        def forward(self, idx, tgt):
+            x = self.wte(idx) + self.wpe(torch.arange(idx.shape[1]))
+            for blk in self.h:
+                x = blk(x)
+            logits = self.lm_head(self.ln_f(x))
+            return torch.nn.functional.cross_entropy(logits.view(-1, logits.shape[-1]), tgt.view(-1))
+
+    def load_from_minigrad(tm, model):
+        """Copy minigrad's initial weights (same names, GPT-2 layout) into the torch model."""
+        sd = {k: v.data for k, v in model.state_dict().items()}
+        with torch.no_grad():
+            tm.wte.weight.copy_(torch.from_numpy(sd["transformer.wte.weight"]))
+            tm.wpe.weight.copy_(torch.from_numpy(sd["transformer.wpe.weight"]))
+            for i, blk in enumerate(tm.h):
+                p = f"transformer.h.{i}."
+                for tname, mname in [("ln_1", "ln_1"), ("ln_2", "ln_2"), ("c_attn", "attn.c_attn"),
+                                     ("c_proj", "attn.c_proj"), ("c_fc", "mlp.c_fc"),
+                                     ("mlp_proj", "mlp.c_proj")]:
+                    getattr(blk, tname).weight.copy_(torch.from_numpy(sd[p + mname + ".weight"]))
+                    getattr(blk, tname).bias.copy_(torch.from_numpy(sd[p + mname + ".bias"]))
+            tm.ln_f.weight.copy_(torch.from_numpy(sd["transformer.ln_f.weight"]))
+            tm.ln_f.bias.copy_(torch.from_numpy(sd["transformer.ln_f.bias"]))
+
+    def torch_step(cfg, idx, tgt):
+        L, H, C, T, B, V = cfg
+        tm = TorchGPT(L, H, C, T, V)
+        mg.manual_seed(0)                                  # minigrad's initial weights
+        load_from_minigrad(tm, GPT(GPTConfig(vocab_size=V, n_layer=L, n_head=H, n_embd=C,
+                                             block_size=T)))
+        opt = torch.optim.AdamW(tm.parameters(), lr=1e-3)
+        x, y = torch.from_numpy(idx), torch.from_numpy(tgt)
+        losses = []
+
+        def step():
+            loss = tm(x, y)
+            loss.backward()
+            opt.step()
+            opt.zero_grad()
+            losses.append(loss.item())
+        return step, losses
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--quick", action="store_true", help="only the nanoGPT CPU config, 3 repeats")
+    p.add_argument("--repeat", type=int, default=5)
+    p.add_argument("--threads", type=int, default=len(os.sched_getaffinity(0)))
+    args = p.parse_args()
+    repeat = 3 if args.quick else args.repeat
+    import numba
+    numba.set_num_threads(min(args.threads, numba.config.NUMBA_NUM_THREADS))
+    if torch is not None:
+        torch.set_num_threads(args.threads)
+    print(f"threads: {args.threads}; load average before: {os.getloadavg()[0]:.1f}")
+    print("\n### GPT training step, float32 (ms, best of repeats [median]; ratio = minigrad / torch)\n")
+    print("| config (L, H, C, T, B, V) | numpy | numba | numba+fused | torch "
+          "| numpy/torch | numba/torch | numba+fused/torch | first-step losses |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for cfg in CONFIGS[:1] if args.quick else CONFIGS:
+        L, H, C, T, B, V = cfg
+        rng = np.random.default_rng(0)
+        idx = rng.integers(0, V, (B, T))
+        tgt = np.roll(idx, -1, axis=1)
+        times, losses = {}, {}
+        for name, backend, fused in [("numpy", "numpy", False), ("numba", "numba", False),
+                                     ("numba+fused", "numba", True)]:
+            step, _, ls = minigrad_step(cfg, idx, tgt, backend, fused)
+            times[name] = best_ms(step, repeat)
+            losses[name] = ls[0]
+        if torch is not None:
+            step, ls = torch_step(cfg, idx, tgt)
+            times["torch"] = best_ms(step, repeat)
+            losses["torch"] = ls[0]
+        tt = times.get("torch", (None,))[0]
+        cell = lambda n: f"{times[n][0]:.1f} [{times[n][1]:.1f}]" if n in times else "—"  # noqa
+        rat = lambda n: f"{times[n][0] / tt:.2f}" if tt else "—"  # noqa
+        print(f"| {cfg} | {cell('numpy')} | {cell('numba')} | {cell('numba+fused')} | {cell('torch')} "
+              f"| {rat('numpy')} | {rat('numba')} | {rat('numba+fused')} "
+              f"| {' / '.join(f'{v:.4f}' for v in losses.values())} |")
+    print(f"\nload average after: {os.getloadavg()[0]:.1f}")
+
+
+if __name__ == "__main__":
+    main()
