@@ -62,11 +62,17 @@ def check_sigmoid(ex):
         s = 1.0 / (1.0 + np.exp(-x.data))
         assert_close(x.grad, np.arange(12.0).reshape(3, 4) * s * (1 - s),
                      "x.grad after (Sigmoid.apply(x) * w).sum().backward()", atol=1e-10)
+        # second derivative: σ'' = σ(1 - σ)(1 - 2σ), through the graph of your backward
+        (g,) = autograd.grad(Sigmoid.apply(x).sum(), x, create_graph=True)
+        require(g.requires_grad, "the gradient from your backward has no graph, so it cannot be "
+                                 "differentiated again: build it from Tensor ops (g, self.output()), "
+                                 "not from NumPy arrays (.data)")
+        (h,) = autograd.grad(g.sum(), x)
+        assert_close(h, s * (1 - s) * (1 - 2 * s), "the second derivative of Sigmoid", atol=1e-10)
         try:
             gradgradcheck(lambda t: Sigmoid.apply(t), [x])
         except (GradcheckError, RuntimeError) as e:
-            raise CheckFailed("the second derivative is wrong (was backward written with NumPy "
-                              f"arrays instead of Tensor ops?): {e}") from None
+            raise CheckFailed(f"the second derivative is wrong: {e}") from None
 
 
 @LESSON.task("1.3", "broadcasting's gradient: sum back to the input's shape",
