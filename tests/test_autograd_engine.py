@@ -410,3 +410,24 @@ def test_to_int_and_comparisons_cut_the_graph():
     assert x.to("float64") is x and x.double() is x
     c = x.clone()
     assert c.requires_grad and c.data is not x.data
+
+
+def test_gradgradcheck_fails_for_a_backward_outside_the_graph():
+    # A backward written in raw NumPy is right to first order but has no second derivative:
+    # gradgradcheck must fail, not pass with nothing to compare.
+    from minigrad.tensor import Function, Tensor
+
+    class NumpySigmoid(Function):
+        name = "numpy_sigmoid"
+
+        def forward(self, a):
+            return 1 / (1 + np.exp(-a))
+
+        def backward(self, g):
+            y = self.out_data
+            return Tensor(g.data * y * (1 - y))
+
+    x = mg.tensor(np.random.default_rng(0).standard_normal(3), requires_grad=True)
+    assert mg.gradcheck(NumpySigmoid.apply, [x])
+    with pytest.raises(mg.GradcheckError):
+        mg.gradgradcheck(NumpySigmoid.apply, [x])
