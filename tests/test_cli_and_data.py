@@ -1,10 +1,16 @@
-"""The bundled corpora and the `minigrad` command."""
+"""The bundled corpora and the `minigrad` command (demo, train, evaluate, generate, finetune,
+attention), with tiny models so the whole file runs in seconds."""
 import re
 import subprocess
 import sys
 
-from minigrad.cli import main
+import pytest
+
+from minigrad.cli import build_parser, main
 from minigrad.data import kjv_books, kjv_text, kjv_verses, song_poems, tang_poems, tang_text
+from minigrad.train import CHECKPOINT, read_checkpoint
+
+TINY = ["--n-layer", "1", "--n-head", "2", "--n-embd", "16", "--no-progress"]
 
 
 def test_tang_poems_parse_with_titles_and_authors():
@@ -27,15 +33,83 @@ def test_song_poems_and_kjv():
     assert len(text) <= 10_001 and text.endswith("\n")
 
 
-def test_demo_runs_and_reports_perplexity(capsys):
-    assert main(["demo", "--steps", "40", "--chars", "20000", "--sample-chars", "30"]) == 0
-    out = capsys.readouterr().out
-    before, after = [float(x) for x in re.findall(r"validation perplexity ([\d.]+)", out)]
-    assert after < before            # 40 steps already beat the untrained model
-    assert "sample" in out
+def test_demo_reports_perplexity_sample_and_pngs(tmp_path, capsys):
+    out = tmp_path / "demo"
+    assert main(["demo", "--steps", "12", "--eval-every", "6", "--warmup-steps", "2",
+                 "--sample-chars", "10", "--out", str(out)] + TINY) == 0
+    text = capsys.readouterr().out
+    before, after = [float(x) for x in re.findall(r"validation perplexity ([\d.]+)", text)]
+    assert after < before            # a few steps already beat the untrained model
+    assert "sample" in text and "春眠不觉晓" in text
+    for png in ("loss.png", "attention.png"):
+        assert (out / png).stat().st_size > 10_000 and str(out / png) in text
 
 
 def test_cli_help_shows_defaults():
     out = subprocess.run([sys.executable, "-m", "minigrad", "demo", "--help"],
                          capture_output=True, text=True, check=True).stdout
-    assert "--steps" in out and "default: 3000" in out
+    assert "--steps" in out and "default: 200" in out and "runs/demo" in out
+    parser = build_parser()
+    for command in ("demo", "train", "evaluate", "generate", "finetune", "attention"):
+        sub = parser._subparsers._group_actions[0].choices[command]
+        text = sub.format_help()
+        assert "default" in text or command in ("evaluate", "generate", "attention"), command
+
+
+def test_train_evaluate_generate_attention_and_resume(tmp_path, capsys):
+    out = tmp_path / "run"
+    common = ["train", "--data", "kjv", "--max-chars", "3000", "--block-size", "16",
+              "--batch-size", "4", "--warmup-steps", "1", "--eval-every", "3", "--eval-windows", "4",
+              "--out", str(out)] + TINY
+    assert main(common + ["--steps", "3"]) == 0
+    assert main(common + ["--steps", "5", "--resume"]) == 0
+    assert read_checkpoint(out / CHECKPOINT)["step"] == 5
+    capsys.readouterr()
+    assert main(["evaluate", "--checkpoint", str(out / CHECKPOINT), "--windows", "4"]) == 0
+    assert re.search(r"perplexity: [\d.]+", capsys.readouterr().out)
+    assert main(["generate", "--checkpoint", str(out / CHECKPOINT), "--prompt", "And God",
+                 "--max-new-tokens", "8"]) == 0
+    assert capsys.readouterr().out.startswith("And God")
+    png = tmp_path / "map.png"
+    assert main(["attention", "--checkpoint", str(out / CHECKPOINT), "--text", "And God said",
+                 "--out", str(png)]) == 0
+    assert png.stat().st_size > 10_000
+
+
+def test_finetune_from_a_pretrained_bert(tmp_path, capsys):
+    pre = tmp_path / "bert"
+    assert main(["train", "--arch", "bert", "--data", "kjv", "--max-chars", "3000", "--block-size", "16",
+                 "--batch-size", "4", "--steps", "2", "--warmup-steps", "1", "--eval-windows", "4",
+                 "--out", str(pre)] + TINY) == 0
+    ft = tmp_path / "ft"
+    assert main(["finetune", "--task", "tang-form", "--checkpoint", str(pre / CHECKPOINT),
+                 "--n-train", "16", "--steps", "2", "--batch-size", "8", "--warmup-steps", "1",
+                 "--max-length", "16", "--out", str(ft)] + TINY) == 0
+    text = capsys.readouterr().out
+    assert "encoder weights from" in text and re.search(r"test accuracy [\d.]+%", text)
+    assert main(["evaluate", "--checkpoint", str(ft / CHECKPOINT)]) == 0
+    assert "accuracy" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["train", "--data", "no/such/file.txt"], "does not exist"),
+    (["evaluate", "--checkpoint", "no/such.safetensors"], "no such file"),
+])
+def test_bad_input_is_one_clear_line(tmp_path, capsys, argv, message):
+    assert main(argv + (["--out", str(tmp_path / "o")] if argv[0] == "train" else [])) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+
+
+def test_empty_data_file_and_mismatched_resume(tmp_path, capsys):
+    empty = tmp_path / "empty.txt"
+    empty.write_text("  \n")
+    assert main(["train", "--data", str(empty), "--out", str(tmp_path / "o")]) == 2
+    assert "is empty" in capsys.readouterr().err
+    out = tmp_path / "run"
+    args = ["train", "--data", "kjv", "--max-chars", "2000", "--block-size", "16", "--batch-size", "2",
+            "--steps", "1", "--warmup-steps", "0", "--eval-windows", "2", "--out", str(out)] + TINY
+    assert main(args) == 0
+    bigger = [a if a != "16" or i != args.index("--n-embd") + 1 else "32" for i, a in enumerate(args)]
+    assert main(bigger + ["--steps", "2", "--resume"]) == 2
+    assert "n_embd: checkpoint 16, now 32" in capsys.readouterr().err

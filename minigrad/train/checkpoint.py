@@ -1,0 +1,167 @@
+"""Training checkpoints: one safetensors file holds everything needed to resume exactly
+(§3.2 预训练 · 模型训练: long runs are saved as they go, and picked up where they stopped).
+
+    model.<name>            every parameter and buffer (model.state_dict())
+    optim.<i>.<buffer>      AdamW's per-parameter arrays (exp_avg m, exp_avg_sq v), i = the
+                            parameter's position in the optimizer
+    __metadata__ (JSON strings)
+        minigrad.checkpoint  format version ("1")
+        arch                 "gpt", "bert-mlm" or "bert-cls": which class to build
+        model_config         GPTConfig / BertConfig as a dict
+        tokenizer            the character vocabulary (so the file is all generate needs)
+        task                 what was trained on (corpus, block size, split, task name)
+        train_config         the TrainConfig
+        step                 optimizer steps taken
+        rng                  minigrad's generator state (dropout, masking); batches need no
+                             state: they are drawn from a generator seeded by (seed, step)
+        optimizer            param_groups (lr, betas, ...) and per-parameter step counts
+        scheduler            the learning-rate schedule's position
+        history              the losses so far, for the loss curve
+
+mg.save writes the file atomically (temporary file, fsync, rename), so a crash or a Ctrl-C
+during a save leaves the previous checkpoint intact.  Nothing here is pickled: loading a
+checkpoint never runs code.
+"""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+
+from .. import random as _random
+from ..serialization import load, save
+from ..tokenizers import CharTokenizer
+
+FORMAT_VERSION = "1"
+
+
+class CheckpointMismatchError(ValueError):
+    """A checkpoint written for another model, tokenizer or task than the current run."""
+
+
+def tokenizer_to_dict(tok) -> dict:
+    if not isinstance(tok, CharTokenizer):
+        raise TypeError(f"checkpoints store CharTokenizer vocabularies; got {type(tok).__name__}")
+    roles = {r: getattr(tok, r) for r in ("unk_token", "pad_token", "bos_token", "eos_token",
+                                          "cls_token", "sep_token", "mask_token")
+             if getattr(tok, r) is not None}
+    return {"type": "char", "tokens": list(tok._tokens),
+            "special_tokens": list(tok.all_special_tokens), **roles}
+
+
+def tokenizer_from_dict(d: dict) -> CharTokenizer:
+    if d.get("type") != "char":
+        raise ValueError(f"unknown tokenizer type in checkpoint: {d.get('type')!r}")
+    roles = {k: v for k, v in d.items() if k.endswith("_token")}
+    return CharTokenizer(d["tokens"], d.get("special_tokens", []), **roles)
+
+
+def build_model(arch: str, model_config: dict):
+    """The model class an `arch` name stands for, built from its config dict."""
+    from ..models import (GPT, BertConfig, BertForMaskedLM, BertForSequenceClassification,
+                          GPTConfig)
+    if arch == "gpt":
+        return GPT(GPTConfig.from_dict(model_config))
+    if arch == "bert-mlm":
+        return BertForMaskedLM(BertConfig.from_dict(model_config))
+    if arch == "bert-cls":
+        return BertForSequenceClassification(BertConfig.from_dict(model_config))
+    raise ValueError(f"unknown arch {arch!r} (expected 'gpt', 'bert-mlm' or 'bert-cls')")
+
+
+def save_checkpoint(path, model, *, arch: str, model_config: dict, tokenizer=None, task=None,
+                    train_config=None, step: int = 0, optimizer=None, scheduler=None,
+                    history=None) -> None:
+    """Write model (+ optimizer, scheduler, RNG, step) to `path`, atomically."""
+    tensors = {f"model.{k}": v for k, v in model.state_dict().items()}
+    meta = {"minigrad.checkpoint": FORMAT_VERSION, "arch": arch,
+            "model_config": json.dumps(model_config), "step": str(int(step)),
+            "rng": json.dumps(_random.get_rng_state())}
+    if tokenizer is not None:
+        meta["tokenizer"] = json.dumps(tokenizer_to_dict(tokenizer), ensure_ascii=False)
+    if task is not None:
+        meta["task"] = json.dumps(task, ensure_ascii=False)
+    if train_config is not None:
+        meta["train_config"] = json.dumps(train_config)
+    if optimizer is not None:
+        sd = optimizer.state_dict()
+        scalars = {}
+        for i, buffers in sd["state"].items():
+            for name, v in buffers.items():
+                if isinstance(v, np.ndarray):
+                    tensors[f"optim.{i}.{name}"] = v
+                else:
+                    scalars.setdefault(str(i), {})[name] = v
+        meta["optimizer"] = json.dumps({"param_groups": sd["param_groups"], "scalars": scalars})
+    if scheduler is not None:
+        meta["scheduler"] = json.dumps(scheduler.state_dict())
+    if history is not None:
+        meta["history"] = json.dumps(history)
+    save(tensors, path, metadata=meta)
+
+
+def read_checkpoint(path) -> dict:
+    """The checkpoint as a dict: 'model' (state dict), 'optim_arrays', and the metadata fields
+    decoded from JSON.  A safetensors file that is not a minigrad checkpoint is refused."""
+    tensors, meta = load(path, return_metadata=True)
+    if meta.get("minigrad.checkpoint") is None:
+        raise CheckpointMismatchError(f"'{path}' is a safetensors file but not a minigrad training "
+                                      f"checkpoint (no 'minigrad.checkpoint' metadata)")
+    out = {"path": str(path), "arch": meta["arch"], "step": int(meta.get("step", 0)),
+           "model": {k[len("model."):]: v for k, v in tensors.items() if k.startswith("model.")},
+           "optim_arrays": {k[len("optim."):]: v for k, v in tensors.items()
+                            if k.startswith("optim.")}}
+    for key in ("model_config", "rng", "tokenizer", "task", "train_config", "optimizer",
+                "scheduler", "history"):
+        out[key] = json.loads(meta[key]) if key in meta else None
+    return out
+
+
+def optimizer_state_from(ckpt: dict) -> dict:
+    """Rebuild what Optimizer.load_state_dict expects from a checkpoint's arrays and scalars."""
+    saved = ckpt["optimizer"]
+    state = {}
+    for key, arr in ckpt["optim_arrays"].items():
+        i, name = key.split(".", 1)
+        state.setdefault(int(i), {})[name] = arr.data
+    for i, scalars in saved["scalars"].items():
+        state.setdefault(int(i), {}).update(scalars)
+    return {"state": state, "param_groups": saved["param_groups"]}
+
+
+def check_compatible(ckpt: dict, arch: str, model_config: dict, tokenizer=None, task=None) -> None:
+    """Raise CheckpointMismatchError, naming every difference, unless the checkpoint was
+    written for this arch, model config, vocabulary and task."""
+    problems = []
+    if ckpt["arch"] != arch:
+        problems.append(f"model type: checkpoint {ckpt['arch']!r}, now {arch!r}")
+    saved = ckpt["model_config"] or {}
+    for k in sorted(set(saved) | set(model_config)):
+        if k == "extra":
+            continue
+        if saved.get(k) != model_config.get(k):
+            problems.append(f"{k}: checkpoint {saved.get(k)!r}, now {model_config.get(k)!r}")
+    if tokenizer is not None and ckpt["tokenizer"] is not None:
+        if ckpt["tokenizer"]["tokens"] != list(tokenizer._tokens):
+            problems.append(f"vocabulary: checkpoint {len(ckpt['tokenizer']['tokens'])} tokens, "
+                            f"now {tokenizer.vocab_size} (or the same size in another order)")
+    if task is not None and ckpt["task"] is not None:
+        for k in sorted(set(ckpt["task"]) | set(task)):
+            if ckpt["task"].get(k) != task.get(k):
+                problems.append(f"data {k}: checkpoint {ckpt['task'].get(k)!r}, now {task.get(k)!r}")
+    if problems:
+        raise CheckpointMismatchError(
+            f"checkpoint '{ckpt['path']}' was written by a run with another configuration:\n  "
+            + "\n  ".join(problems)
+            + "\nResume with the same options, or train into a new output folder (--out).")
+
+
+def load_model(path):
+    """(model, tokenizer, checkpoint dict) from a checkpoint file: what evaluate, generate and
+    attention need.  The model is in eval mode."""
+    ckpt = read_checkpoint(path)
+    model = build_model(ckpt["arch"], ckpt["model_config"])
+    model.load_state_dict(ckpt["model"])
+    model.eval()
+    tok = tokenizer_from_dict(ckpt["tokenizer"]) if ckpt["tokenizer"] else None
+    return model, tok, ckpt

@@ -1,0 +1,270 @@
+"""The training loop (§3.2 预训练 · 模型训练 and 模型评估, §3.3 微调 · 模型训练).
+
+    trainer = Trainer(model, task, TrainConfig(steps=2000, out_dir="runs/x"), model_config=...)
+    result = trainer.fit()                 # or fit(resume=True) to continue a saved run
+
+Each step: a batch, the forward pass and its cross-entropy loss (§4.2), backward, gradient
+clipping, an AdamW step, and the learning-rate schedule (linear warm-up, then cosine decay).
+Every `eval_every` steps the task is evaluated on held-out data (validation loss, perplexity =
+exp(mean cross-entropy) for language models, accuracy for classifiers: §3.2 模型评估) and the
+loss curve is redrawn; every `ckpt_every` steps, at the end, and on Ctrl-C a checkpoint is
+written atomically (checkpoint.py).  `fit(resume=True)` restores model, optimizer, schedule,
+RNG and step, and then gives exactly the parameters an uninterrupted run would have.
+"""
+from __future__ import annotations
+
+import math
+import os
+import signal
+import tempfile
+import threading
+import time
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+
+from .. import random as _random
+from ..optim import AdamW, clip_grad_norm_
+from ..optim.lr_scheduler import WarmupCosine
+from .checkpoint import check_compatible, optimizer_state_from, read_checkpoint, save_checkpoint
+
+CHECKPOINT = "checkpoint.safetensors"
+BEST = "best.safetensors"
+LOSS_PNG = "loss.png"
+
+
+@dataclass
+class TrainConfig:
+    """Options of a training run (the CLI's --flags have the same names)."""
+    steps: int = 1000            # optimizer steps in all (a resumed run counts the earlier ones)
+    batch_size: int = 32
+    lr: float = 1e-3             # peak learning rate, reached after the warm-up
+    min_lr: float = 1e-4         # where the cosine decay ends
+    warmup_steps: int = 100
+    weight_decay: float = 0.1    # AdamW's decoupled decay, on matrices only (not biases/norms)
+    beta1: float = 0.9
+    beta2: float = 0.99
+    grad_clip: float = 1.0       # max global gradient norm (0: no clipping)
+    eval_every: int = 100
+    eval_windows: int = 256      # validation windows per evaluation (language models)
+    ckpt_every: int = 500
+    seed: int = 1337
+    out_dir: str = "runs/train"
+    progress: bool = True        # tqdm progress bar
+    plot: bool = True            # loss-curve PNG in out_dir
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "TrainConfig":
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in d.items() if k in names})
+
+
+@dataclass
+class TrainResult:
+    step: int
+    metrics: dict
+    history: dict
+    interrupted: bool
+    checkpoint: str
+    loss_png: str | None
+    seconds: float
+
+
+def check_writable(directory) -> Path:
+    """Create `directory` if needed and prove we can write there (before any training)."""
+    directory = Path(directory)
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(dir=directory, prefix=".write-test-")
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as e:
+        raise PermissionError(f"cannot write to the output folder '{directory}': "
+                              f"{e.strerror or e}. Choose another folder with --out.") from None
+    return directory
+
+
+def param_groups(model, weight_decay: float) -> list:
+    """Weight decay on matrices (Linear weights, embeddings), none on biases and LayerNorm."""
+    decay, no_decay = [], []
+    for _, p in model.named_parameters():
+        if p.requires_grad:
+            (decay if p.ndim >= 2 else no_decay).append(p)
+    groups = [{"params": decay, "weight_decay": weight_decay}]
+    if no_decay:
+        groups.append({"params": no_decay, "weight_decay": 0.0})
+    return groups
+
+
+class Trainer:
+    def __init__(self, model, task, config: TrainConfig, model_config: dict, tokenizer=None,
+                 log=print, callback=None):
+        self.model, self.task, self.config = model, task, config
+        self.model_config, self.tokenizer, self.log = model_config, tokenizer, log
+        self.callback = callback                  # callback(trainer) after every step (tests)
+        c = config
+        if c.steps < 1:
+            raise ValueError(f"steps must be >= 1, got {c.steps}")
+        self.optimizer = AdamW(param_groups(model, c.weight_decay), lr=c.lr,
+                               betas=(c.beta1, c.beta2), weight_decay=c.weight_decay)
+        warmup = min(c.warmup_steps, max(c.steps - 1, 0))
+        self.scheduler = WarmupCosine(self.optimizer, warmup_steps=warmup,
+                                      total_steps=max(c.steps, warmup + 1), min_lr=min(c.min_lr, c.lr))
+        self.step = 0
+        self.history = {"step": [], "loss": [], "lr": [], "eval": []}
+        self.best = math.inf
+        self._stop = False
+        self._updating = False
+        self.out_dir = Path(c.out_dir)
+
+    # --- checkpoints -------------------------------------------------------------------------
+    def save(self, path=None) -> str:
+        path = str(path or self.out_dir / CHECKPOINT)
+        save_checkpoint(path, self.model, arch=self.task.arch, model_config=self.model_config,
+                        tokenizer=self.tokenizer, task=self.task.describe(),
+                        train_config=self.config.to_dict(), step=self.step,
+                        optimizer=self.optimizer, scheduler=self.scheduler,
+                        history={**self.history, "best": self.best})
+        return path
+
+    def resume_from(self, path) -> None:
+        ckpt = read_checkpoint(path)
+        check_compatible(ckpt, self.task.arch, self.model_config, self.tokenizer, self.task.describe())
+        if ckpt["optimizer"] is None or ckpt["scheduler"] is None:
+            raise ValueError(f"'{path}' holds weights only (no optimizer state); it cannot be "
+                             f"resumed (use it with finetune --checkpoint instead)")
+        self.model.load_state_dict(ckpt["model"])
+        self.optimizer.load_state_dict(optimizer_state_from(ckpt))
+        self.scheduler.load_state_dict(ckpt["scheduler"])
+        _random.set_rng_state(ckpt["rng"])
+        self.step = ckpt["step"]
+        hist = dict(ckpt["history"] or {})
+        self.best = hist.pop("best", math.inf)
+        self.history = {k: list(hist.get(k, [])) for k in ("step", "loss", "lr", "eval")}
+        saved = ckpt["train_config"] or {}
+        changed = [k for k in ("batch_size", "lr", "min_lr", "warmup_steps", "weight_decay",
+                               "grad_clip", "seed") if k in saved and saved[k] != getattr(self.config, k)]
+        if changed:
+            self.log(f"warning: resuming with other {', '.join(changed)} than the saved run; the "
+                     f"result will differ from an uninterrupted run")
+        self.log(f"resumed from {path} at step {self.step}")
+
+    # --- the loop ----------------------------------------------------------------------------
+    def _on_sigint(self, signum, frame):
+        if self._stop:                       # a second Ctrl-C: stop at once
+            raise KeyboardInterrupt
+        self._stop = True
+        self.log("\nCtrl-C: finishing this step and saving a checkpoint (press again to abort)")
+
+    def request_stop(self) -> None:
+        """Stop after the current step, save, and return (what Ctrl-C does)."""
+        self._stop = True
+
+    def evaluate(self) -> dict:
+        metrics = self.task.evaluate(self.model)
+        self.history["eval"].append({"step": self.step, **metrics})
+        return metrics
+
+    def fit(self, resume: bool = False) -> TrainResult:
+        c = self.config
+        check_writable(self.out_dir)
+        ckpt_path = self.out_dir / CHECKPOINT
+        if resume:
+            if not ckpt_path.exists():
+                raise FileNotFoundError(f"--resume: no checkpoint at '{ckpt_path}' (train without "
+                                        f"--resume first, or point --out at the run's folder)")
+            self.resume_from(ckpt_path)
+        self._stop = False
+        handler_installed = threading.current_thread() is threading.main_thread()
+        previous = signal.signal(signal.SIGINT, self._on_sigint) if handler_installed else None
+        start, tokens, interrupted = time.perf_counter(), 0, False
+        metrics = {}
+        bar = None
+        try:
+            if c.progress:
+                from tqdm.auto import tqdm
+                bar = tqdm(total=c.steps, initial=self.step, desc="train", unit="step",
+                           dynamic_ncols=True, leave=False)
+            while self.step < c.steps:
+                if self._stop:
+                    interrupted = True
+                    break
+                t0 = time.perf_counter()
+                batch = self.task.batch(self.step, c.batch_size, c.seed)
+                self.model.train()
+                loss, n_tok = self.task.loss(self.model, batch)
+                self.optimizer.zero_grad()
+                loss.backward()
+                if c.grad_clip > 0:
+                    clip_grad_norm_(self.model.parameters(), c.grad_clip)
+                lr = self.optimizer.param_groups[0]["lr"]
+                self._updating = True                       # parameters change from here ...
+                self.optimizer.step()
+                self.scheduler.step()
+                self.step += 1
+                self._updating = False                      # ... to here
+                value = loss.item()
+                if not math.isfinite(value):
+                    raise FloatingPointError(f"the loss became {value} at step {self.step}; lower "
+                                             f"--lr or keep --grad-clip on")
+                self.history["step"].append(self.step)
+                self.history["loss"].append(value)
+                self.history["lr"].append(lr)
+                tokens += n_tok
+                if bar is not None:
+                    dt = max(time.perf_counter() - t0, 1e-9)
+                    bar.set_postfix(loss=f"{value:.3f}", tok_s=f"{n_tok / dt:,.0f}")
+                    bar.update(1)
+                if self.step % c.eval_every == 0 or self.step == c.steps:
+                    metrics = self.evaluate()
+                    self._report(metrics, bar)
+                    if metrics["val_loss"] < self.best:
+                        self.best = metrics["val_loss"]
+                        self._save_best()
+                    self._plot()
+                if self.step % c.ckpt_every == 0 and self.step < c.steps:
+                    self.save()
+                if self.callback is not None:
+                    self.callback(self)
+        except KeyboardInterrupt:
+            interrupted = True
+            if self._updating:                 # half-updated parameters: keep the last good file
+                self.log("interrupted during a parameter update; the last checkpoint was kept")
+                raise
+        finally:
+            if bar is not None:
+                bar.close()
+            if handler_installed:
+                signal.signal(signal.SIGINT, previous)
+        path = self.save()
+        png = self._plot()
+        if interrupted:
+            self.log(f"interrupted at step {self.step}/{c.steps}; checkpoint saved to {path}; "
+                     f"continue with --resume")
+        return TrainResult(self.step, metrics, self.history, interrupted, path, png,
+                           time.perf_counter() - start)
+
+    def _report(self, metrics, bar):
+        parts = [f"step {self.step:5d}", f"train loss {self.history['loss'][-1]:.3f}"]
+        parts += [f"{k.replace('_', ' ')} {v:.4g}" for k, v in metrics.items()]
+        msg = "  ".join(parts)
+        if bar is not None:
+            bar.write(msg)
+        else:
+            self.log(msg)
+
+    def _save_best(self):
+        """The weights with the lowest validation loss so far (early stopping, §3.2 模型评估)."""
+        save_checkpoint(self.out_dir / BEST, self.model, arch=self.task.arch,
+                        model_config=self.model_config, tokenizer=self.tokenizer,
+                        task=self.task.describe(), step=self.step)
+
+    def _plot(self):
+        if not self.config.plot or not self.history["step"]:
+            return None
+        from ..viz import plot_loss_curve
+        path = self.out_dir / LOSS_PNG
+        plot_loss_curve(self.history, path, title=self.task.describe().get("source", ""))
+        return str(path)

@@ -1,0 +1,181 @@
+"""Pictures of training and of attention (§3.2 模型评估, §4.1 自注意力机制).
+
+    fig = plot_attention(model, tokenizer, "床前明月光", layer=0, head=1)   # one map
+    fig = plot_attention(model, tokenizer, "床前明月光")                    # layers × heads grid
+    fig.savefig("map.png")
+    plot_loss_curve(history, "loss.png")
+
+An attention map shows softmax(QKᵀ/√d_k) (§4.1) for one layer and head: row i is query
+token i, column j key token j, and the colour how much of token i's output is taken from
+token j's value.  A GPT's maps are lower-triangular (a token sees only the past); a BERT's
+are full (every token sees every other).
+
+Chinese text needs a font with CJK glyphs; matplotlib's default (DejaVu Sans) has none and
+draws empty boxes.  minigrad depends on the `noto-cjk-sans-otc` package (Noto Sans CJK,
+SIL Open Font License) and registers its font here; without it, a CJK font installed on the
+system is used, and failing both a warning says the labels may show as boxes.
+"""
+from __future__ import annotations
+
+import os
+import warnings
+
+import matplotlib
+
+if os.environ.get("MPLBACKEND") is None:
+    matplotlib.use("Agg")                   # files, not windows: works on servers and in CI
+import matplotlib.pyplot as plt            # noqa: E402
+import numpy as np                         # noqa: E402
+from matplotlib import font_manager        # noqa: E402
+
+_CJK_FAMILIES = ("Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", "WenQuanYi Micro Hei",
+                 "WenQuanYi Zen Hei", "Noto Sans CJK JP", "Microsoft YaHei", "PingFang SC",
+                 "Heiti SC", "SimHei")
+_font_family = None
+
+
+def cjk_font() -> str | None:
+    """The family name of a font with Chinese glyphs (registering the bundled Noto Sans CJK on
+    first use), or None with a warning when there is none."""
+    global _font_family
+    if _font_family is not None:
+        return _font_family or None
+    try:
+        import noto_cjk_sans_otc
+        font_manager.fontManager.addfont(str(noto_cjk_sans_otc.FONT_PATH))
+    except Exception:                       # not installed, or an unreadable file
+        pass
+    available = {f.name for f in font_manager.fontManager.ttflist}
+    for family in _CJK_FAMILIES:
+        if family in available:
+            _font_family = family
+            return family
+    _font_family = ""
+    warnings.warn("no font with Chinese characters found: Chinese labels may be drawn as empty "
+                  "boxes. Install one with `pip install noto-cjk-sans-otc` (a dependency of "
+                  "minigrad) or your system's Noto CJK fonts.", RuntimeWarning, stacklevel=2)
+    return None
+
+
+def _needs_cjk(labels) -> bool:
+    return any(ord(ch) > 0x2E7F for s in labels for ch in s)
+
+
+def _fonts(labels) -> dict:
+    if not _needs_cjk(labels):
+        return {}
+    family = cjk_font()
+    return {"fontfamily": [family, "DejaVu Sans"]} if family else {}
+
+
+def _token_labels(tokenizer, ids) -> list:
+    labels = []
+    for t in tokenizer.convert_ids_to_tokens(list(ids)):
+        t = t.replace("Ġ", "·").replace("Ċ", "\\n")             # byte-level BPE's space/newline
+        labels.append({"\n": "\\n", " ": "␣", "\t": "\\t"}.get(t, t))
+    return labels
+
+
+def attention_maps(model, tokenizer, text: str):
+    """(tokens, attention) for `text`: attention is (layers, heads, T, T), NumPy."""
+    from .autograd import no_grad
+    enc = tokenizer(text, return_tensors="np")
+    ids = enc["input_ids"]
+    if ids.shape[1] == 0:
+        raise ValueError("plot_attention: the text has no tokens")
+    limit = getattr(getattr(model, "config", None), "block_size", None) or \
+        getattr(getattr(model, "config", None), "max_position_embeddings", None)
+    if limit is not None and ids.shape[1] > limit:
+        raise ValueError(f"plot_attention: the text has {ids.shape[1]} tokens, more than the "
+                         f"model's {limit}; use a shorter text")
+    was_training = model.training
+    model.eval()
+    try:
+        with no_grad():
+            if hasattr(model, "transformer"):                   # GPT
+                out = model(ids, output_attentions=True)
+            else:                                               # BERT models
+                kwargs = {k: enc[k] for k in ("attention_mask", "token_type_ids") if k in enc}
+                out = model(ids, output_attentions=True, **kwargs)
+    finally:
+        model.train(was_training)
+    att = np.stack([a.data[0] for a in out.attentions])        # (L, nh, T, T)
+    return _token_labels(tokenizer, ids[0]), att
+
+
+def plot_attention(model, tokenizer, text: str, layer: int | None = None, head: int | None = None,
+                   cmap: str = "viridis"):
+    """A matplotlib Figure of the attention weights softmax(QKᵀ/√d_k) (§4.1) on `text`.
+
+    layer and head given: one map; otherwise a grid of layers (rows) × heads (columns), all
+    layers or just `layer`, all heads or just `head`.  Queries are rows, keys are columns,
+    tokens label the axes, and a colour bar gives the scale (0 to 1).  Works for GPT and BERT
+    models (anything returning `attentions` with output_attentions=True).
+    """
+    tokens, att = attention_maps(model, tokenizer, text)
+    L, H, T, _ = att.shape
+    for name, value, limit in (("layer", layer, L), ("head", head, H)):
+        if value is not None and not -limit <= value < limit:
+            raise IndexError(f"plot_attention: {name} {value} is out of range (the model has {limit})")
+    layers = range(L) if layer is None else [layer % L]
+    heads = range(H) if head is None else [head % H]
+    rows, cols = len(layers), len(heads)
+    fonts = _fonts(tokens)
+    cell = max(2.2, min(0.32 * T, 7.0))
+    fig, axes = plt.subplots(rows, cols, figsize=(cell * cols + 1.2, cell * rows + 0.6),
+                             squeeze=False, constrained_layout=True)
+    show_ticks = T <= 48
+    image = None
+    for r, li in enumerate(layers):
+        for c, hi in enumerate(heads):
+            ax = axes[r][c]
+            image = ax.imshow(att[li, hi], cmap=cmap, vmin=0.0, vmax=1.0, interpolation="nearest")
+            ax.set_title(f"layer {li} · head {hi}", fontsize=9)
+            if show_ticks:
+                size = 8 if T <= 24 else 6
+                ax.set_xticks(range(T))
+                ax.set_yticks(range(T))
+                ax.set_xticklabels(tokens, fontsize=size, rotation=90 if not _needs_cjk(tokens) else 0, **fonts)
+                ax.set_yticklabels(tokens, fontsize=size, **fonts)
+            else:
+                ax.set_xticks([])
+                ax.set_yticks([])
+            if c == 0:
+                ax.set_ylabel("query", fontsize=8)
+            if r == rows - 1:
+                ax.set_xlabel("key", fontsize=8)
+    fig.colorbar(image, ax=axes, shrink=0.8, label="attention weight")
+    fig.suptitle("softmax(QKᵀ/√d_k): row = query, column = key", fontsize=10)
+    return fig
+
+
+def plot_loss_curve(history: dict, path=None, title: str = ""):
+    """Training loss per step (light), its moving average, and validation loss at each
+    evaluation; perplexity = exp(loss) on the right-hand axis (§3.2 模型评估).  Writes a PNG
+    to `path` when given; returns the Figure."""
+    steps, losses = np.asarray(history["step"]), np.asarray(history["loss"], dtype=float)
+    fig, ax = plt.subplots(figsize=(7, 4.2), constrained_layout=True)
+    if len(steps):
+        ax.plot(steps, losses, color="tab:blue", alpha=0.25, lw=0.8, label="train (per step)")
+        k = max(1, min(50, len(losses) // 10))
+        if k > 1:
+            smooth = np.convolve(losses, np.ones(k) / k, mode="valid")
+            ax.plot(steps[k - 1:], smooth, color="tab:blue", lw=1.6, label=f"train ({k}-step mean)")
+    evals = history.get("eval") or []
+    if evals:
+        ax.plot([e["step"] for e in evals], [e["val_loss"] for e in evals], "o-", color="tab:orange",
+                lw=1.6, ms=4, label="validation")
+        if "accuracy" in evals[-1]:
+            ax.set_title(f"{title}  final validation accuracy {evals[-1]['accuracy']:.1%}".strip())
+        else:
+            ax.set_title(f"{title}  final validation perplexity {np.exp(evals[-1]['val_loss']):.2f}".strip())
+    elif title:
+        ax.set_title(title)
+    ax.set_xlabel("step")
+    ax.set_ylabel("cross-entropy loss (nats per token)")
+    ax.grid(alpha=0.3)
+    ax.legend()
+    if path is not None:
+        fig.savefig(path, dpi=110)
+        plt.close(fig)
+    return fig
