@@ -121,6 +121,64 @@ MUTANTS = [
                "    return x + block.mlp(block.ln_2(x))", "    return block(x)"),
     (4, "4.4", "return block.ln_2(x + block.mlp(x))", "return block.ln_2(x + block.mlp(block.ln_2(x)))"),
     (4, "4.5", "+ 2 * C\n", "+ 2 * C + vocab_size * C\n"),                      # lm_head counted twice
+    # lessons 5-9
+    (5, "5.1", "return math.exp(float((losses * counts).sum() / counts.sum()))",
+     "return float(np.exp(losses).mean())"),                                 # mean of exp, unweighted
+    (5, "5.1", "return math.exp(float((losses * counts).sum() / counts.sum()))",
+     "return math.exp(float(losses.mean()))"),                               # batches not weighted
+    (5, "5.2", "return w[:, :-1], w[:, 1:]", "return w[:, :-1], w[:, :-1]"),   # target = input
+    (5, "5.2", "np.arange(block_size + 1)[None, :]", "np.arange(1, block_size + 2)[None, :]"),
+    (5, "5.3", "e = np.exp(z - z.max(axis=-1, keepdims=True))", "e = np.exp(z)"),     # overflows
+    (5, "5.3", "z = np.where(z < kth, -np.inf, z)", "z = np.where(z > kth, -np.inf, z)"),
+    (5, "5.3", "z = np.asarray(logits, dtype=np.float64) / temperature",
+     "z = np.asarray(logits, dtype=np.float64) * temperature"),
+    (5, "5.4", "best = min(counts, key=lambda p: (-counts[p], p))",
+     "best = max(counts, key=lambda p: (counts[p], p))"),                    # ties to the last pair
+    (5, "5.4", "counts[pair] = counts.get(pair, 0) + f", "counts[pair] = counts.get(pair, 0) + 1"),
+    (5, "5.4", "                i += 2\n", "                i += 1\n"),       # overlapping merges
+    (6, "6.1", "p.requires_grad = name.startswith(prefixes)",
+     "p.requires_grad = p.requires_grad and name.startswith(prefixes)"),   # never unfreezes
+    (6, "6.1", "        if p.requires_grad:\n            n += p.numel()", "        n += p.numel()"),
+    (6, "6.2", "logits = model.classifier(model.dropout(pooled))                              #",
+     "logits = model.classifier(model.bert(input_ids).pooler_output)  #"),   # mask dropped
+    (6, "6.2", "pooled = model.bert(input_ids, attention_mask=attention_mask).pooler_output",
+     "pooled = model.bert(input_ids, attention_mask=attention_mask).last_hidden_state.mean(1)"),
+    (6, "6.3", "logits.argmax(axis=-1) == np.asarray(labels)", "logits.argmax(axis=0) == np.asarray(labels)"),
+    (6, "6.4", "(np.asarray(labels), np.asarray(predictions))", "(np.asarray(predictions), np.asarray(labels))"),
+    (7, "7.1", "return (last_hidden_state * m).sum(1) / np.maximum(m.sum(1), 1e-9)",
+     "return last_hidden_state.mean(1)"),                                   # padding averaged in
+    (7, "7.1", "return (last_hidden_state * m).sum(1) / np.maximum(m.sum(1), 1e-9)",
+     "return Tensor((last_hidden_state.data * m).sum(1) / np.maximum(m.sum(1), 1e-9))"),   # no graph
+    (7, "7.2", "    a = a / np.linalg.norm(a, axis=-1, keepdims=True)\n", ""),
+    (7, "7.3", "return bert.pooler.dense(last_hidden_state[:, 0]).tanh()",
+     "return bert.pooler.dense(last_hidden_state.mean(1)).tanh()"),
+    (7, "7.3", "return bert.pooler.dense(last_hidden_state[:, 0]).tanh()",
+     "return bert.pooler.dense(last_hidden_state[:, 0])"),
+    (7, "7.4", "outputs = model(**inputs)\n        predictions = outputs.logits.argmax(-1)\n    return",
+     "outputs = model(inputs['input_ids'])\n        predictions = outputs.logits.argmax(-1)\n    return"),
+    (7, "7.4", "    with mg.no_grad():\n", "    if True:\n"),
+    (8, "8.1", "return m_new, alpha * l + p.sum(), alpha * np.asarray(o) + p @ np.asarray(v)",
+     "return m_new, l + p.sum(), alpha * np.asarray(o) + p @ np.asarray(v)"),   # ℓ not rescaled
+    (8, "8.1", "return m_new, alpha * l + p.sum(), alpha * np.asarray(o) + p @ np.asarray(v)",
+     "return m_new, alpha * l + p.sum(), np.asarray(o) + p @ np.asarray(v)"),   # o not rescaled
+    (8, "8.2", "s = np.where(cols[None, :] <= np.arange(T)[:, None], s, -np.inf)",
+     "s = np.where(cols[None, :] < np.arange(T)[:, None] + 2, s, -np.inf)"),
+    (8, "8.2", "p = np.where(np.isfinite(m_new)[:, None], np.exp(s - m_new[:, None]), 0.0)",
+     "p = np.exp(s)"),                                                      # no running max
+    (8, "8.2", "s = q @ k[j0:j0 + block].T / math.sqrt(d)", "s = q @ k[j0:j0 + block].T"),
+    (8, "8.3", "return int(2 * int(np.prod(batch, dtype=np.int64)) * n * k * m)",
+     "return int(n * k * m * int(np.prod(batch, dtype=np.int64)))"),      # multiply-adds, not FLOPs
+    (8, "8.3", "return int(2 * int(np.prod(batch, dtype=np.int64)) * n * k * m)",
+     "return int(2 * n * k * m)"),                                          # batch forgotten
+    (8, "8.4", "+ 2 * T * T * C * 2 +", "+"),                                 # attention forgotten
+    (8, "8.4", "return int(n_layer * per_layer + 2 * T * C * vocab_size)", "return int(n_layer * per_layer)"),
+    (9, "9.1", "plogp = np.where(p > 0, p * np.log(np.where(p > 0, p, 1.0)), 0.0)",
+     "plogp = p * np.log(p)"),                                              # NaN on masked keys
+    (9, "9.1", "return -plogp.sum(axis=-1).mean(axis=-1)", "return -plogp.sum(axis=-2).mean(axis=-1)"),
+    (9, "9.2", "a = (a + np.eye(T)) / 2\n", ""),                               # no residual
+    (9, "9.2", "R = layer @ R", "R = R @ layer"),                              # wrong order
+    (9, "9.3", "order = np.argsort(-row, kind=\"stable\")[:k]\n", "order = np.argsort(row, kind=\"stable\")[:k]\n"),
+    (9, "9.3", "row = np.asarray(att_map)[query]", "row = np.asarray(att_map)[:, query]"),
 ]
 
 

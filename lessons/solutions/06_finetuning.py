@@ -1,0 +1,63 @@
+"""Lesson 6 exercises: fine-tuning and transfer learning (§3.3 微调, §2.3 迁移学习) -- REFERENCE SOLUTION (for teachers).
+
+Check it with:  minigrad lesson check 6 --file lessons/solutions/06_finetuning.py
+"""
+import numpy as np
+
+import minigrad.nn.functional as F
+
+
+# --- Task 6.1: freezing the pretrained body ------------------------------------------------------
+def freeze_except(model, trainable_prefixes):
+    """Freeze (冻结) every parameter of `model` except those whose name starts with one of
+    `trainable_prefixes` (e.g. ["classifier"]: train only the new head, the "linear probe").
+
+    Set p.requires_grad = False on the frozen ones and True on the others (so calling it
+    again with other prefixes unfreezes).  Names are those of model.named_parameters().
+    Returns the number of trainable scalars (Σ p.numel() over the trainable parameters).
+    """
+    # TODO: loop over model.named_parameters(); name.startswith(tuple(trainable_prefixes)).
+    prefixes = tuple(trainable_prefixes)
+    n = 0
+    for name, p in model.named_parameters():
+        p.requires_grad = name.startswith(prefixes)
+        if p.requires_grad:
+            n += p.numel()
+    return n
+
+
+# --- Task 6.2: the classification head, by hand --------------------------------------------------
+def classification_loss(model, input_ids, attention_mask, labels):
+    """BertForSequenceClassification's forward pass from its parts (§3.3 模型调整: 添加特定任务的输出层):
+
+        pooled = model.bert(input_ids, attention_mask).pooler_output        # (B, H), from [CLS]
+        logits = model.classifier(model.dropout(pooled))                    # (B, num_labels)
+        loss   = mean cross-entropy of logits against labels                # §4.2
+
+    Use model.bert, model.dropout and model.classifier and F.cross_entropy; do not call
+    model(...) itself.  Returns (logits, loss), both Tensors (the loss differentiable).
+    """
+    # TODO: three lines, one per formula.
+    pooled = model.bert(input_ids, attention_mask=attention_mask).pooler_output   # (B, H)
+    logits = model.classifier(model.dropout(pooled))                              # (B, K)
+    return logits, F.cross_entropy(logits, labels)
+
+
+# --- Task 6.3: accuracy ----------------------------------------------------------------------------
+def accuracy(logits, labels):
+    """The share of examples whose most likely class (argmax over the last axis of the
+    (N, K) logits) equals the label (§3.2 模型评估: 准确率).  Returns a float in [0, 1]."""
+    # TODO: argmax over the classes, compare, mean.
+    logits = np.asarray(getattr(logits, "data", logits))
+    return float((logits.argmax(axis=-1) == np.asarray(labels)).mean())
+
+
+# --- Task 6.4: the confusion matrix ----------------------------------------------------------------
+def confusion_matrix(predictions, labels, num_labels):
+    """C[i, j] = the number of examples of true class i predicted as class j, a (K, K) int
+    array (rows: the truth, columns: the prediction).  Its diagonal holds the correct ones,
+    so accuracy = trace(C) / C.sum(); a row shows which classes the model confuses class i with."""
+    # TODO: np.zeros((K, K), int), then one += per example (or np.add.at).
+    C = np.zeros((num_labels, num_labels), dtype=np.int64)
+    np.add.at(C, (np.asarray(labels), np.asarray(predictions)), 1)
+    return C

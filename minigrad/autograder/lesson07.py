@@ -1,0 +1,131 @@
+"""Checks for lesson 7: the chapter's example on real BERT weights (§5 项目实践).
+Stubs: lessons/07_pretrained_bert/."""
+from __future__ import annotations
+
+import os
+import tempfile
+
+import numpy as np
+
+from ..autograd import mode
+from ..gradcheck import GradcheckError, gradcheck
+from ..models import sentence as _sentence
+from ..models.bert import BertConfig, BertForSequenceClassification, BertModel, BertPooler
+from ..tensor import Tensor
+from ..tokenizers import BertTokenizer
+from .core import CheckFailed, Lesson, assert_close, forbid, forbid_function, get, require
+
+LESSON = Lesson(7, "07_pretrained_bert", "The chapter's example on real BERT weights", "§5 项目实践")
+
+_VOCAB = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "this", "is", "a", "great", "movie", "!",
+          "terrible", "film", "the", "plot", "was", "boring", "and", "long", ".", "i", "loved", "it",
+          "##s", "act", "##ing"]
+
+
+def _tiny_bert_config(num_labels=2):
+    return BertConfig(vocab_size=len(_VOCAB), hidden_size=16, num_hidden_layers=2,
+                      num_attention_heads=2, intermediate_size=32, max_position_embeddings=32,
+                      num_labels=num_labels, hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0)
+
+
+@LESSON.task("7.1", "mean pooling over the real tokens",
+             hint="m = mask as float (B, T, 1); (h * m).sum(1) / np.maximum(m.sum(1), 1e-9)")
+def check_mean_pooling(ex):
+    mean_pooling = get(ex, "mean_pooling")
+    rng = np.random.default_rng(71)
+    h = Tensor(rng.standard_normal((3, 5, 4)))
+    mask = np.array([[1, 1, 1, 1, 1], [1, 1, 0, 0, 0], [1, 0, 0, 0, 0]])
+    ref = _sentence.mean_pooling(h, mask)
+    with forbid_function(_sentence.mean_pooling, _sentence.pool):
+        got = mean_pooling(h, mask)
+        assert_close(got, ref, "mean_pooling(h (3, 5, 4), mask with 5, 2 and 1 real tokens)", atol=1e-12)
+        assert_close(got.data[2] if isinstance(got, Tensor) else np.asarray(got)[2], h.data[2, 0],
+                     "a text with one real token: its embedding is that token's vector", atol=1e-12)
+        require(isinstance(got, Tensor), "mean_pooling must return a Tensor (use Tensor ops on h)")
+        x = Tensor(rng.standard_normal((2, 4, 3)), requires_grad=True)
+        m2 = np.array([[1, 1, 0, 0], [1, 1, 1, 1]])
+        try:
+            gradcheck(lambda t: mean_pooling(t, m2), [x])
+        except GradcheckError as e:
+            raise CheckFailed(f"the gradient through mean_pooling is wrong: {e}") from None
+
+
+@LESSON.task("7.2", "cosine similarity",
+             hint="a / np.linalg.norm(a, axis=-1, keepdims=True), the same for b, then a @ b.T")
+def check_cosine(ex):
+    cosine_similarity = get(ex, "cosine_similarity")
+    rng = np.random.default_rng(72)
+    a, b = rng.standard_normal((4, 6)) * 3, rng.standard_normal((5, 6))
+    with forbid_function(_sentence.cos_sim):
+        got = cosine_similarity(a, b)
+        assert_close(got, _ref_cos(a, b),
+                     "cosine_similarity(a (4, 6), b (5, 6))", atol=1e-9)
+        assert_close(cosine_similarity(a, 10 * a), _ref_cos(a, a),
+                     "cosine_similarity(a, 10·a) (length must not matter)", atol=1e-9)
+        v = np.array([[1.0, 0.0], [0.0, 2.0], [-3.0, 0.0]])
+        assert_close(cosine_similarity(v, v), np.array([[1, 0, -1], [0, 1, 0], [-1, 0, 1.0]]),
+                     "cosine_similarity of [1, 0], [0, 2], [-3, 0] with themselves", atol=1e-12)
+
+
+def _ref_cos(a, b):
+    a = a / np.linalg.norm(a, axis=-1, keepdims=True)
+    b = b / np.linalg.norm(b, axis=-1, keepdims=True)
+    return a @ b.T
+
+
+@LESSON.task("7.3", "the [CLS] pooler",
+             hint="bert.pooler.dense(last_hidden_state[:, 0]).tanh()")
+def check_pooler(ex):
+    cls_pooler = get(ex, "cls_pooler")
+    bert = BertModel(_tiny_bert_config())
+    bert.eval()
+    rng = np.random.default_rng(73)
+    for p in bert.pooler.parameters():
+        p.data += rng.standard_normal(p.shape).astype(p.dtype) * 0.5
+    ids = rng.integers(5, len(_VOCAB), (3, 6))
+    ids[:, 0] = 2                                                        # [CLS]
+    out = bert(ids)
+    h = out.last_hidden_state
+    with forbid(BertPooler, "forward", "use bert.pooler.dense and tanh"):
+        got = cls_pooler(bert, h)
+    assert_close(got, out.pooler_output, "cls_pooler(bert, last_hidden_state (3, 6, 16))", atol=1e-5)
+
+
+@LESSON.task("7.4", "the chapter's §5 example, line for line",
+             hint="inputs = tokenizer(texts, padding=True, return_tensors='np'); "
+                  "outputs = model(**inputs); outputs.logits.argmax(-1), all under mg.no_grad()")
+def check_predict(ex):
+    predict = get(ex, "predict")
+    with tempfile.TemporaryDirectory() as d:
+        path = os.path.join(d, "vocab.txt")
+        with open(path, "w", encoding="utf-8") as f:
+            f.write("\n".join(_VOCAB) + "\n")
+        tok = BertTokenizer(path)
+    model = BertForSequenceClassification(_tiny_bert_config(num_labels=3))
+    model.eval()
+    rng = np.random.default_rng(74)
+    for p in model.parameters():                          # a larger head: distinct predictions
+        p.data += rng.standard_normal(p.shape).astype(p.dtype) * 0.3
+    texts = ["This is a great movie!", "the plot was boring and long.", "I loved it",
+             "terrible acting"]
+    enc = tok(texts, padding=True, return_tensors="np")
+    ref = model(**enc).logits.data
+    seen = []
+    original = BertForSequenceClassification.forward
+
+    def spy(self, *args, **kwargs):
+        seen.append((sorted(kwargs), mode.grad_enabled))
+        return original(self, *args, **kwargs)
+
+    BertForSequenceClassification.forward = spy
+    try:
+        out = predict(model, tok, texts)
+    finally:
+        BertForSequenceClassification.forward = original
+    if not (isinstance(out, tuple) and len(out) == 2):
+        raise CheckFailed("predict must return (logits, predictions)")
+    logits, pred = out
+    assert_close(logits, ref, "the logits of 4 texts padded to the longest (pass the attention "
+                 "mask too: model(**inputs))", atol=1e-5)
+    assert_close(pred, ref.argmax(-1), "the predictions", atol=0)
+    require(seen and not seen[0][1], "run the model under mg.no_grad() (no graph for inference)")
