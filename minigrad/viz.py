@@ -18,12 +18,14 @@ system is used, and failing both a warning says the labels may show as boxes.
 from __future__ import annotations
 
 import os
+import sys
 import warnings
 
 import matplotlib
 
-if os.environ.get("MPLBACKEND") is None:
+if os.environ.get("MPLBACKEND") is None and "matplotlib.pyplot" not in sys.modules:
     matplotlib.use("Agg")                   # files, not windows: works on servers and in CI
+                                            # (a notebook's or script's own choice is kept)
 import matplotlib.pyplot as plt            # noqa: E402
 import numpy as np                         # noqa: E402
 from matplotlib import font_manager        # noqa: E402
