@@ -188,3 +188,10 @@ def test_cuda_without_gpu_is_a_clear_error():
     msg = str(info.value)
     assert "GPU" in msg and "NUMBA_ENABLE_CUDASIM=1" in msg
     assert backends.current_name() != "cuda"
+
+
+def test_learned_additive_bias_gets_its_gradient(each_backend):
+    rng = np.random.default_rng(4)
+    q, k, v = (mg.tensor(rng.standard_normal((1, 2, 3, 2)), requires_grad=True) for _ in range(3))
+    add = mg.tensor(rng.standard_normal((3, 3)), requires_grad=True)
+    assert mg.gradcheck(lambda q, k, v, m: fused_attention(q, k, v, attn_mask=m), [q, k, v, add])

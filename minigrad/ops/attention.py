@@ -17,7 +17,8 @@ derivatives are right (just not fused).
 
 Shapes: q (..., T, d), k (..., S, d), v (..., S, dv); leading (batch, head) dims broadcast.
 attn_mask, broadcastable to (..., T, S): bool (True = the key takes part) or float (added to
-the scores).  is_causal: query t sees keys s <= t + S - T (bottom-right aligned).
+the scores; a float Tensor that requires grad, a learned bias, takes the composite path so it
+gets its gradient).  is_causal: query t sees keys s <= t + S - T (bottom-right aligned).
 """
 from __future__ import annotations
 
@@ -93,12 +94,14 @@ class FusedAttention(Function):
                 Tensor(be.to_host(dv).reshape(self.lead + (S, v.shape[-1]))))
 
 
-def composite_attention(q: Tensor, k: Tensor, v: Tensor, bias: np.ndarray | None, causal: bool,
+def composite_attention(q: Tensor, k: Tensor, v: Tensor, bias, causal: bool,
                         scale: float) -> Tensor:
     """softmax(QKᵀ·scale + bias) V from primitive ops: the reference the kernel must match,
-    and the path used for higher-order gradients."""
+    and the path used for higher-order gradients and for a learned bias (a Tensor)."""
     s = (q @ k.mT) * scale                                                 # (..., T, S)
-    if bias is not None:
+    if isinstance(bias, Tensor):
+        s = s + bias.to(s.dtype)
+    elif bias is not None:
         s = s + Tensor(bias.astype(s.dtype, copy=False))
     if causal:
         T, S = s.shape[-2:]
@@ -147,4 +150,8 @@ def fused_attention(q, k, v, attn_mask=None, is_causal: bool = False, scale: flo
             raise ShapeError(f"fused_attention: attn_mask of shape {bias.shape} does not "
                              f"broadcast to the scores' shape (..., T={T}, S={S})") from None
     scale = 1.0 / math.sqrt(d) if scale is None else float(scale)
+    if isinstance(attn_mask, Tensor) and attn_mask.requires_grad and mode.grad_enabled:
+        # A learned additive bias needs its own gradient, a (..., T, S) array: the composite
+        # formula gives it (the fused kernels never form anything of that size).
+        return composite_attention(q, k, v, attn_mask, bool(is_causal), scale)
     return FusedAttention.apply(q, k, v, bias=bias, causal=bool(is_causal), scale=scale)
