@@ -45,8 +45,9 @@ def bert_config(vocab_size, args, num_labels=7):
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--pretrain-steps", type=int, default=800)
-    p.add_argument("--finetune-steps", type=int, default=200)
+    p.add_argument("--pretrain-steps", type=int, default=600)
+    p.add_argument("--finetune-steps", type=int, default=250)
+    p.add_argument("--finetune-lr", type=float, default=2e-3)
     p.add_argument("--sizes", type=int, nargs="+", default=[100, 1000])
     p.add_argument("--hidden", type=int, default=64)
     p.add_argument("--layers", type=int, default=2)
@@ -102,7 +103,8 @@ def main():
                 if arm == "pretrained":
                     model.load_state_dict(encoder, strict=False)
                 ctask = ClassificationTask(subset, test, tok, args.max_length)
-                tc = TrainConfig(steps=args.finetune_steps, batch_size=32, lr=1e-3, min_lr=1e-4,
+                tc = TrainConfig(steps=args.finetune_steps, batch_size=32, lr=args.finetune_lr,
+                                 min_lr=args.finetune_lr / 10,
                                  warmup_steps=min(20, args.finetune_steps - 1), weight_decay=0.01,
                                  eval_every=args.finetune_steps, ckpt_every=10 ** 9, seed=args.seed,
                                  out_dir=os.path.join(tmp, f"{arm}{n}"), progress=False, plot=False)
