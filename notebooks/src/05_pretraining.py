@@ -252,6 +252,10 @@ ax.set_xticks(range(8)); ax.set_xticklabels([repr(char_tok.decode([int(t)])) for
 ax.set_ylabel("p(next char)"); ax.set_title(f"after {prompt!r}"); ax.legend()
 plt.tight_layout(); plt.show()
 
+# %% [markdown]
+# The model has learnt that "LOR" is followed by "D" (about half its probability at τ = 1); τ = 0.5 makes it
+# almost certain, τ = 2 spreads the probability over unlikely characters. Three ways of continuing a prompt:
+
 # %%
 start_ids = np.array([char_tok.encode("And God said")])
 def show_sample(name, **kw):
