@@ -131,14 +131,15 @@ class BertSelfAttention(Module):
         self.value = Linear(H, H)
         self.dropout_p = config.attention_probs_dropout_prob
 
-    def forward(self, x, keep_mask=None):
+    def forward(self, x, keep_mask=None, output_attentions=False):
         nh = self.num_attention_heads
         q = split_heads(self.query(x), nh)                         # (B, nh, T, hs)
         k = split_heads(self.key(x), nh)                           # (B, nh, T, hs)
         v = split_heads(self.value(x), nh)                         # (B, nh, T, hs)
-        y, att = scaled_dot_product_attention(
+        result = scaled_dot_product_attention(
             q, k, v, attn_mask=keep_mask, dropout_p=self.dropout_p if self.training else 0.0,
-            return_weights=True)                                   # (B, nh, T, hs), (B, nh, T, T)
+            return_weights=output_attentions)                      # (B, nh, T, hs) [, (B, nh, T, T)]
+        y, att = result if output_attentions else (result, None)
         return merge_heads(y), att                                 # (B, T, H)
 
 
@@ -161,8 +162,8 @@ class BertAttention(Module):
         self.self = BertSelfAttention(config)
         self.output = BertSelfOutput(config)
 
-    def forward(self, x, keep_mask=None):
-        h, att = self.self(x, keep_mask)
+    def forward(self, x, keep_mask=None, output_attentions=False):
+        h, att = self.self(x, keep_mask, output_attentions)
         return self.output(h, x), att                              # (B, T, H)
 
 
@@ -196,8 +197,8 @@ class BertLayer(Module):
         self.intermediate = BertIntermediate(config)
         self.output = BertOutput(config)
 
-    def forward(self, x, keep_mask=None):
-        a, att = self.attention(x, keep_mask)                      # (B, T, H)
+    def forward(self, x, keep_mask=None, output_attentions=False):
+        a, att = self.attention(x, keep_mask, output_attentions)                      # (B, T, H)
         return self.output(self.intermediate(a), a), att           # (B, T, H)
 
 
@@ -206,11 +207,11 @@ class BertEncoder(Module):
         super().__init__()
         self.layer = ModuleList([BertLayer(config) for _ in range(config.num_hidden_layers)])
 
-    def forward(self, x, keep_mask=None):
+    def forward(self, x, keep_mask=None, output_attentions=False):
         """(B, T, H) -> (last hidden state, every layer's output, every layer's attention)."""
         hidden, atts = [], []
         for layer in self.layer:
-            x, att = layer(x, keep_mask)                           # (B, T, H), (B, nh, T, T)
+            x, att = layer(x, keep_mask, output_attentions)                           # (B, T, H), (B, nh, T, T)
             hidden.append(x)
             atts.append(att)
         return x, hidden, atts
@@ -284,7 +285,7 @@ class BertModel(PreTrainedMixin, Module):
             token_type_ids = as_tensor(token_type_ids)
 
         e = self.embeddings(input_ids, token_type_ids)             # (B, T, H)
-        x, hidden, atts = self.encoder(e, keep)                    # (B, T, H)
+        x, hidden, atts = self.encoder(e, keep, output_attentions)                    # (B, T, H)
         hidden = [e] + hidden
         pooled = self.pooler(x) if self.pooler is not None else None   # (B, H)
         return BaseModelOutputWithPooling(

@@ -96,11 +96,14 @@ class CausalSelfAttention(Module):
             k = cat([past_key_value[0], k], dim=2)               # (B, nh, S, hs), S = past + T
             v = cat([past_key_value[1], v], dim=2)               # (B, nh, S, hs)
         # softmax(QKᵀ/√hs) V with a causal mask (query t sees keys ≤ its position)
-        y, att = scaled_dot_product_attention(
+        # (the weights are asked for only when wanted: without them the numba/cuda backends
+        # run one fused kernel that never builds the (T, S) matrix)
+        result = scaled_dot_product_attention(
             q, k, v, is_causal=True, dropout_p=self.dropout if self.training else 0.0,
-            return_weights=True)                                 # (B, nh, T, hs), (B, nh, T, S)
+            return_weights=output_attentions)                    # (B, nh, T, hs) [, (B, nh, T, S)]
+        y, att = result if output_attentions else (result, None)
         y = self.resid_dropout(self.c_proj(merge_heads(y)))      # (B, T, C)
-        return y, (att if output_attentions else None), ((k, v) if use_cache else None)
+        return y, att, ((k, v) if use_cache else None)
 
 
 class MLP(Module):

@@ -22,6 +22,7 @@ from collections import namedtuple
 
 import numpy as np
 
+from .. import backends
 from ..tensor import ShapeError, Tensor, as_tensor, cat, where
 from . import functional as F
 from .layers import Linear
@@ -76,6 +77,13 @@ def scaled_dot_product_attention(q: Tensor, k: Tensor, v: Tensor, attn_mask=None
     """
     q, k, v = as_tensor(q), as_tensor(k), as_tensor(v)
     _check_shapes(q, k, v)
+    # On the numba and cuda backends one fused kernel runs instead (ops/attention.py:
+    # FlashAttention-2's online softmax, no (T, S) matrix kept).  It cannot return the
+    # weights or apply dropout to them, so those requests take the composite path below,
+    # which is the formula as the chapter writes it.
+    if not return_weights and dropout_p == 0.0 and backends.current_name() in ("numba", "cuda"):
+        from ..ops.attention import fused_attention
+        return fused_attention(q, k, v, attn_mask=attn_mask, is_causal=is_causal, scale=scale)
     T, S, d = q.shape[-2], k.shape[-2], q.shape[-1]
     scale = 1.0 / math.sqrt(d) if scale is None else float(scale)
 
@@ -211,11 +219,12 @@ class MultiHeadAttention(Module):
                 mask = as_tensor(mask).data & keep
             else:
                 mask = as_tensor(mask) + Tensor(np.where(keep, 0.0, -np.inf).astype(q.dtype))
-        y, w = scaled_dot_product_attention(
+        result = scaled_dot_product_attention(
             q, k, v, attn_mask=mask, is_causal=self.causal if is_causal is None else is_causal,
-            dropout_p=self.dropout if self.training else 0.0, return_weights=True)
+            dropout_p=self.dropout if self.training else 0.0, return_weights=need_weights)
+        y, w = result if need_weights else (result, None)
         y = self.out_proj(merge_heads(y))                          # (B, T, C)
-        return AttentionOutput(y, w if need_weights else None, (k, v) if use_cache else None)
+        return AttentionOutput(y, w, (k, v) if use_cache else None)
 
     def extra_repr(self):
         return (f"embed_dim={self.embed_dim}, num_heads={self.num_heads}, dropout={self.dropout}"
