@@ -45,7 +45,7 @@ def run(data, tok, steps, dropout, weight_decay, seed, tmp):
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--steps", type=int, default=600)
+    p.add_argument("--steps", type=int, default=900)
     p.add_argument("--seed", type=int, default=1337)
     p.add_argument("--out", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "tang_curves.png"))
     p.add_argument("--json", default=None)

@@ -168,9 +168,9 @@ def plot_loss_curve(history: dict, path=None, title: str = ""):
         ax.plot([e["step"] for e in evals], [e["val_loss"] for e in evals], "o-", color="tab:orange",
                 lw=1.6, ms=4, label="validation")
         if "accuracy" in evals[-1]:
-            ax.set_title(f"{title}  final validation accuracy {evals[-1]['accuracy']:.1%}".strip())
+            ax.set_title(f"{title} · final validation accuracy {evals[-1]['accuracy']:.1%}".strip(" ·"))
         else:
-            ax.set_title(f"{title}  final validation perplexity {np.exp(evals[-1]['val_loss']):.2f}".strip())
+            ax.set_title(f"{title} · final validation perplexity {np.exp(evals[-1]['val_loss']):.2f}".strip(" ·"))
     elif title:
         ax.set_title(title)
     ax.set_xlabel("step")
