@@ -321,6 +321,7 @@ def build_parser() -> argparse.ArgumentParser:
                                      epilog="\n".join(__doc__.splitlines()[2:9]),
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    sub.add_parser("lesson", help="classroom exercises: `lesson list`, `lesson check N [--file PATH]`")
 
     demo = _sub(sub, "demo", _demo, "train a small GPT on bundled text for about a minute: "
                 "validation perplexity, a sample, a loss curve and an attention map")
@@ -382,6 +383,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["lesson"]:         # minigrad lesson list | check N [--file PATH]
+        from .autograder import main as lesson_main
+        return lesson_main(argv[1:])
     args = build_parser().parse_args(argv)
     from .serialization import CheckpointError
     from .train import CheckpointMismatchError

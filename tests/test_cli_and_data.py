@@ -113,3 +113,12 @@ def test_empty_data_file_and_mismatched_resume(tmp_path, capsys):
     bigger = [a if a != "16" or i != args.index("--n-embd") + 1 else "32" for i, a in enumerate(args)]
     assert main(bigger + ["--steps", "2", "--resume"]) == 2
     assert "n_embd: checkpoint 16, now 32" in capsys.readouterr().err
+
+
+def test_lesson_command_is_wired_into_the_cli(capsys):
+    from minigrad.cli import main as cli_main
+    assert cli_main(["lesson", "list"]) == 0
+    assert "Task 1.1" in capsys.readouterr().out
+    # The untouched stubs fail every task, so the command exits non-zero for a teacher's script.
+    assert cli_main(["lesson", "check", "1"]) != 0
+    assert "tasks passed" in capsys.readouterr().out
