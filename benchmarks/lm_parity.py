@@ -135,6 +135,14 @@ def run_torch(init_state, cfg, data, args, seeds):
     return {"val_loss": total / n, "train_seconds": train_s, "wall_seconds": time.perf_counter() - start}
 
 
+def _torch_only(init_state, cfg, data, args):
+    r = run_torch(init_state, cfg, data, args, args.seed)
+    print(f"PyTorch:  val loss {r['val_loss']:.4f} (perplexity {math.exp(r['val_loss']):.3f}), "
+          f"{r['wall_seconds']:.0f} s ({args.threads} threads)")
+    if hasattr(os, "getloadavg"):
+        print("load average (1, 5, 15 min) at the end: %.1f %.1f %.1f" % os.getloadavg())
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--iters", type=int, default=2000)
@@ -145,6 +153,7 @@ def main():
     p.add_argument("--seed", type=int, default=1337)
     p.add_argument("--threads", type=int, default=2, help="PyTorch intra-op threads")
     p.add_argument("--skip-torch", action="store_true")
+    p.add_argument("--skip-minigrad", action="store_true", help="time PyTorch alone")
     p.add_argument("--json", default=None, help="also write the results here")
     args = p.parse_args()
 
@@ -162,6 +171,8 @@ def main():
 
     results = {}
     with tempfile.TemporaryDirectory() as out:
+        if args.skip_minigrad:
+            return _torch_only(init_state, cfg, data, args)
         tc = TrainConfig(steps=args.iters, batch_size=args.batch_size, lr=args.lr, min_lr=args.lr / 10,
                          warmup_steps=args.warmup, weight_decay=0.1, beta1=0.9, beta2=0.99,
                          grad_clip=1.0, eval_every=10 ** 9, ckpt_every=10 ** 9, seed=args.seed,
