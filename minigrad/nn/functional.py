@@ -130,7 +130,10 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     if x.shape[-1] != weight.shape[1]:
         raise ShapeError(f"linear: input has {x.shape[-1]} features (shape {x.shape}) but the "
                          f"weight expects {weight.shape[1]} (weight shape {weight.shape})")
-    y = x @ weight.mT
+    if x.ndim > 2:   # (B, T, in) -> (B·T, in): one matrix product, and one for the weight's gradient
+        y = (x.reshape(-1, x.shape[-1]) @ weight.mT).reshape(*x.shape[:-1], weight.shape[0])
+    else:
+        y = x @ weight.mT
     return y + bias if bias is not None else y
 
 
