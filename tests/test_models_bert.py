@@ -157,23 +157,6 @@ def test_regression_head_uses_mse():
 
 
 # --- fine-tuning ----------------------------------------------------------------------------
-class Adam:
-    """A minimal Adam (minigrad.optim is developed separately)."""
-
-    def __init__(self, params, lr):
-        self.params, self.lr, self.t = list(params), lr, 0
-        self.m = [np.zeros_like(p.data) for p in self.params]
-        self.v = [np.zeros_like(p.data) for p in self.params]
-
-    def step(self):
-        self.t += 1
-        for p, m, v in zip(self.params, self.m, self.v):
-            g = p.grad.data
-            m[:] = 0.9 * m + 0.1 * g
-            v[:] = 0.999 * v + 0.001 * g * g
-            p.data -= self.lr * (m / (1 - 0.9 ** self.t)) / (np.sqrt(v / (1 - 0.999 ** self.t)) + 1e-8)
-
-
 def test_tiny_bert_classifier_learns_contains_token_5():
     r = np.random.default_rng(0)
     ids = r.integers(6, 12, (64, 7))
@@ -183,7 +166,7 @@ def test_tiny_bert_classifier_learns_contains_token_5():
     labels = has5.astype(np.int64)
     m = tiny(BertForSequenceClassification, vocab_size=12, hidden_size=16, num_attention_heads=2,
              intermediate_size=32, num_labels=2, hidden_dropout_prob=0.1, initializer_range=0.1)
-    opt = Adam(m.parameters(), lr=3e-3)
+    opt = mg.optim.Adam(m.parameters(), lr=3e-3)
     m.train()
     for _ in range(60):
         m.zero_grad()

@@ -178,28 +178,11 @@ def test_top_k_and_top_p_restrict_the_support():
 
 
 # --- training -------------------------------------------------------------------------------
-class Adam:
-    """A minimal Adam (minigrad.optim is developed separately)."""
-
-    def __init__(self, params, lr):
-        self.params, self.lr, self.t = list(params), lr, 0
-        self.m = [np.zeros_like(p.data) for p in self.params]
-        self.v = [np.zeros_like(p.data) for p in self.params]
-
-    def step(self):
-        self.t += 1
-        for p, m, v in zip(self.params, self.m, self.v):
-            g = p.grad.data
-            m[:] = 0.9 * m + 0.1 * g
-            v[:] = 0.999 * v + 0.001 * g * g
-            p.data -= self.lr * (m / (1 - 0.9 ** self.t)) / (np.sqrt(v / (1 - 0.999 ** self.t)) + 1e-8)
-
-
 def test_tiny_gpt_overfits_one_batch():
     m = tiny_gpt(n_embd=32, n_head=2, n_layer=2, vocab_size=16)
     data = np.random.default_rng(0).integers(0, 16, (4, 9))
     x, y = mg.tensor(data[:, :-1]), mg.tensor(data[:, 1:])
-    opt = Adam(m.parameters(), lr=1e-2)
+    opt = mg.optim.Adam(m.parameters(), lr=1e-2)
     first = None
     for _ in range(120):
         m.zero_grad()
