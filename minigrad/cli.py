@@ -5,8 +5,11 @@
     minigrad train       pre-train a GPT (next character) or a BERT (masked characters) (§3.2)
     minigrad evaluate    validation loss and perplexity, or accuracy, of a checkpoint (§3.2 模型评估)
     minigrad generate    continue a prompt with a trained GPT
-    minigrad finetune    fine-tune a BERT for text classification (§3.3 微调, §5)
-    minigrad attention   draw a checkpoint's attention maps for a text as a PNG (§4.1)
+    minigrad finetune    fine-tune a BERT for text classification (§3.3 微调, §5), from scratch,
+                         from `minigrad train --arch bert`, or from a Hugging Face BERT
+                         directory (--pretrained DIR: real weights, WordPiece tokenizer)
+    minigrad attention   draw a checkpoint's (or a Hugging Face directory's) attention maps
+                         for a text as a PNG (§4.1)
 
 Every command has --help, which shows the defaults.
 """
@@ -21,6 +24,8 @@ from pathlib import Path
 BERT_SPECIALS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
 BERT_ROLES = dict(pad_token="[PAD]", unk_token="[UNK]", cls_token="[CLS]", sep_token="[SEP]",
                   mask_token="[MASK]")
+SENTENCE = "This is a great movie!"         # the chapter's §5 example sentence
+HF_MODEL_DIR = "hf_model"                   # finetune --pretrained writes OUT/hf_model
 
 
 class CLIError(Exception):
@@ -62,6 +67,99 @@ def _model_config(args, vocab_size: int, arch: str, num_labels: int = 2) -> dict
                       max_position_embeddings=args.block_size, hidden_dropout_prob=args.dropout,
                       attention_probs_dropout_prob=args.dropout, num_labels=num_labels,
                       pad_token_id=0).to_dict()
+
+
+class _Default:
+    """A default that depends on --pretrained (shown in --help as 'A; B with --pretrained').
+
+    A Hugging Face BERT is already trained, so fine-tuning it takes small steps (lr 5e-5, as
+    in the BERT paper, §3.3 微调) and word pieces instead of characters (64 tokens hold a review).
+    """
+
+    def __init__(self, scratch, pretrained, shown=None):
+        self.scratch, self.pretrained = scratch, pretrained
+        self.shown = shown if shown is not None else pretrained
+
+    def __str__(self) -> str:
+        return f"{self.scratch}; {self.shown} with --pretrained"
+
+    def __truediv__(self, k):             # --min-lr defaults to --lr / 10
+        return _Default(self.scratch / k, self.pretrained / k)
+
+
+def _resolve_defaults(args) -> None:
+    """Replace every _Default left in `args` by its value for this run."""
+    pretrained = bool(getattr(args, "pretrained", None))
+    for name, value in vars(args).items():
+        if isinstance(value, _Default):
+            setattr(args, name, value.pretrained if pretrained else value.scratch)
+
+
+def _hf_model_type(directory) -> str:
+    """config.json's model_type, with the loaders' errors as CLIErrors."""
+    from .models.pretrained import CONFIG_NAME, model_type_of, read_config
+    try:
+        return model_type_of(read_config(directory), os.path.join(directory, CONFIG_NAME))
+    except (OSError, ValueError) as e:
+        raise CLIError(str(e)) from None
+
+
+def _load_hf_bert(directory, train_set, dropout=None):
+    """(model, tokenizer) for fine-tuning (§3.3 微调, §5): a local Hugging Face BERT directory
+    (config.json + model.safetensors + vocab.txt) with a new classification head, one output
+    per label of `train_set`, and its WordPiece tokenizer.  Prints Hugging Face's notice that
+    the head is newly initialised.  `dropout` (None: config.json's) overrides both rates."""
+    import warnings
+
+    from .models import AutoTokenizer, BertForSequenceClassification, NewlyInitializedWarning
+    from .tokenizers import BertTokenizer
+    model_type = _hf_model_type(directory)
+    if model_type != "bert":
+        raise CLIError(f"--pretrained needs a BERT directory (model_type 'bert'); "
+                       f"{os.path.join(directory, 'config.json')} says '{model_type}'")
+    names = list(train_set.label_names)
+    overrides = dict(num_labels=len(names), id2label={str(i): n for i, n in enumerate(names)},
+                     label2id={n: i for i, n in enumerate(names)})
+    if dropout is not None:
+        overrides.update(hidden_dropout_prob=dropout, attention_probs_dropout_prob=dropout)
+    try:
+        tok = AutoTokenizer.from_pretrained(directory)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", NewlyInitializedWarning)
+            model = BertForSequenceClassification.from_pretrained(directory, **overrides)
+    except (OSError, ValueError) as e:        # PretrainedError is a ValueError
+        raise CLIError(str(e)) from None
+    for w in caught:
+        if issubclass(w.category, NewlyInitializedWarning):
+            print(f"notice: {w.message}")
+        else:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    if not isinstance(tok, BertTokenizer):
+        raise CLIError(f"--pretrained: '{directory}' has a {type(tok).__name__}, not BERT's vocab.txt")
+    if tok.vocab_size > model.config.vocab_size:
+        raise CLIError(f"--pretrained: vocab.txt has {tok.vocab_size} tokens but config.json's "
+                       f"vocab_size is {model.config.vocab_size}; do they belong together?")
+    return model, tok
+
+
+def _load_hf_for_attention(directory):
+    """(model, tokenizer) of a Hugging Face directory, to look at (no new head): the bare
+    BertModel for BERT, the GPT for GPT-2."""
+    from .models import AutoModel, AutoModelForCausalLM, AutoTokenizer
+    cls = AutoModelForCausalLM if _hf_model_type(directory) == "gpt2" else AutoModel
+    try:
+        return cls.from_pretrained(directory), AutoTokenizer.from_pretrained(directory)
+    except (OSError, ValueError) as e:
+        raise CLIError(str(e)) from None
+
+
+def _save_hf_directory(model, tok, directory) -> str:
+    """save_pretrained of model and tokenizer: a directory that minigrad's and Hugging Face's
+    AutoModelForSequenceClassification / AutoTokenizer .from_pretrained both read."""
+    from .models import save_pretrained
+    save_pretrained(model, directory)          # config.json + model.safetensors
+    save_pretrained(tok, directory)            # vocab.txt + tokenizer_config.json
+    return str(directory)
 
 
 def _print_run_end(result, out_dir):
@@ -224,18 +322,61 @@ def _generate(args) -> int:
 
 def _finetune(args) -> int:
     """Fine-tuning (§3.3 微调): a BERT with a classification layer on the [CLS] vector (§5),
-    from a pre-trained checkpoint (minigrad train --arch bert) or from scratch."""
+    from a Hugging Face BERT directory (--pretrained: real pre-trained weights and their
+    WordPiece tokenizer), from a minigrad checkpoint (minigrad train --arch bert, --checkpoint),
+    or from scratch.  With --pretrained the result is also written as a Hugging Face directory
+    (OUT/hf_model)."""
     import minigrad as mg
     from .data import classification_task
-    from .tokenizers import CharTokenizer
-    from .train import ClassificationTask, Trainer, build_model, check_writable, read_checkpoint
-    from .train.checkpoint import tokenizer_from_dict
+    from .train import ClassificationTask, Trainer, check_writable
 
+    _resolve_defaults(args)
+    if args.checkpoint and args.pretrained:
+        raise CLIError("give --pretrained (a Hugging Face BERT directory) or --checkpoint (a minigrad "
+                       "BERT checkpoint), not both")
     out_dir = check_writable(args.out)
     train_set, test_set = classification_task(args.task, seed=args.split_seed)
     if args.n_train:
         train_set = train_set.sample(args.n_train, seed=args.seed)
     mg.manual_seed(args.seed)
+    if args.pretrained:
+        model, tok = _load_hf_bert(args.pretrained, train_set, args.dropout)
+        model_config = model.config.to_dict()
+        print(f"encoder weights and WordPiece vocabulary ({tok.vocab_size:,} tokens) from "
+              f"{args.pretrained}; new classifier layer")
+    else:
+        model, tok, model_config = _minigrad_bert(args, train_set)
+    max_length = min(args.max_length, model_config["max_position_embeddings"])
+    task = ClassificationTask(train_set, test_set, tok, max_length,
+                              description={"name": args.task, "n_train": len(train_set),
+                                           "split_seed": args.split_seed,
+                                           "pretrained": args.pretrained or args.checkpoint or None})
+    print(f"task {args.task}: {len(train_set):,} training texts {train_set.counts()}, "
+          f"{len(test_set):,} test texts; {model.num_parameters():,} parameters")
+    if args.pretrained and not args.resume:
+        before = task.evaluate(model)["accuracy"]
+        print(f"before fine-tuning: test accuracy {before:.1%} (the classifier is new and random)")
+    trainer = Trainer(model, task, _train_config(args, out_dir), model_config, tok)
+    result = trainer.fit(resume=args.resume)
+    if result.metrics:
+        print(f"test accuracy {result.metrics['accuracy']:.1%}")
+    _print_run_end(result, out_dir)
+    if result.interrupted:
+        return 130
+    if args.pretrained:
+        hf_dir = _save_hf_directory(model, tok, out_dir / HF_MODEL_DIR)
+        print(f"Hugging Face directory: {hf_dir}  (the final weights; load it with "
+              f"AutoModelForSequenceClassification / AutoTokenizer .from_pretrained, in minigrad "
+              f"or transformers)")
+    return 0
+
+
+def _minigrad_bert(args, train_set):
+    """(model, tokenizer, model_config) of a character-level BERT classifier: the encoder of a
+    `minigrad train --arch bert` checkpoint (--checkpoint), or random weights."""
+    from .tokenizers import CharTokenizer
+    from .train import build_model, read_checkpoint
+    from .train.checkpoint import tokenizer_from_dict
     if args.checkpoint:
         ckpt = read_checkpoint(args.checkpoint)
         if ckpt["arch"] not in ("bert-mlm", "bert-cls"):
@@ -252,25 +393,23 @@ def _finetune(args) -> int:
         tok = CharTokenizer.from_text("".join(train_set.texts), special_tokens=BERT_SPECIALS, **BERT_ROLES)
         model_config = _model_config(args, tok.vocab_size, "bert-cls", train_set.num_labels)
         model = build_model("bert-cls", model_config)
-        print("no --checkpoint: training from scratch (random initial weights)")
-    max_length = min(args.max_length, model_config["max_position_embeddings"])
-    task = ClassificationTask(train_set, test_set, tok, max_length,
-                              description={"name": args.task, "n_train": len(train_set),
-                                           "split_seed": args.split_seed,
-                                           "pretrained": args.checkpoint or None})
-    print(f"task {args.task}: {len(train_set):,} training texts {train_set.counts()}, "
-          f"{len(test_set):,} test texts; {model.num_parameters():,} parameters")
-    trainer = Trainer(model, task, _train_config(args, out_dir), model_config, tok)
-    result = trainer.fit(resume=args.resume)
-    if result.metrics:
-        print(f"test accuracy {result.metrics['accuracy']:.1%}")
-    _print_run_end(result, out_dir)
-    return 130 if result.interrupted else 0
+        print("no --checkpoint or --pretrained: training from scratch (random initial weights)")
+    return model, tok, model_config
 
 
 def _attention(args) -> int:
+    """Attention maps softmax(QKᵀ/√d_k) of every layer and head (§4.1) on a text, of a
+    minigrad checkpoint or of a Hugging Face directory (--pretrained, or a directory given
+    to --checkpoint): the real model's maps on the chapter's §5 sentence by default."""
     from .train import load_model
-    model, tok, _ = load_model(args.checkpoint)
+    if bool(args.checkpoint) == bool(args.pretrained):
+        raise CLIError("give one of --checkpoint FILE (from train/finetune) or --pretrained DIR "
+                       "(a Hugging Face directory)")
+    source = args.pretrained or args.checkpoint
+    if args.pretrained or os.path.isdir(source):
+        model, tok = _load_hf_for_attention(source)
+    else:
+        model, tok, _ = load_model(source)
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     print(_attention_png(model, tok, args.text, args.out, args.layer, args.head))
     return 0
@@ -361,21 +500,36 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--top-k", type=int, default=20, help="sample from the k most likely")
     gen.add_argument("--seed", type=int, default=1337, help="random seed of the sampling")
 
-    ft = _sub(sub, "finetune", _finetune, "fine-tune a BERT for text classification (§3.3, §5)")
+    ft = _sub(sub, "finetune", _finetune, "fine-tune a BERT for text classification (§3.3, §5): from "
+              "scratch, from a minigrad BERT checkpoint, or from a Hugging Face BERT directory "
+              "(--pretrained; then OUT/hf_model is written too)")
     ft.add_argument("--task", choices=["kjv-genre", "tang-form", "tang-author", "sentiment"],
                     default="sentiment", help="labelled data set")
+    ft.add_argument("--pretrained", default=None, metavar="DIR",
+                    help="a local Hugging Face BERT directory (config.json, model.safetensors, "
+                         "vocab.txt), e.g. minigrad.models.package_model_dir(): its weights, its "
+                         "WordPiece tokenizer and its architecture (--n-layer etc. are ignored)")
     ft.add_argument("--checkpoint", default=None,
-                    help="pre-trained BERT (minigrad train --arch bert); omit to train from scratch")
+                    help="pre-trained BERT (minigrad train --arch bert); omit both this and "
+                         "--pretrained to train from scratch")
     ft.add_argument("--n-train", type=int, default=None, help="use only N training texts (balanced)")
     ft.add_argument("--split-seed", type=int, default=0, help="seed of the train/test split")
-    ft.add_argument("--max-length", type=int, default=128, help="characters per text (with [CLS])")
-    _model_args(ft, n_layer=2, n_head=4, n_embd=64, block_size=128, dropout=0.1)
-    _train_args(ft, steps=300, batch_size=32, lr=5e-4, warmup=30, eval_every=50,
-                ckpt_every=100, out="runs/finetune", weight_decay=0.01)
+    ft.add_argument("--max-length", type=int, default=_Default(128, 64),
+                    help="tokens per text, [CLS] included (characters; with --pretrained word "
+                         "pieces, [CLS] text [SEP])")
+    _model_args(ft, n_layer=2, n_head=4, n_embd=64, block_size=128,
+                dropout=_Default(0.1, None, shown="config.json's"))
+    _train_args(ft, steps=_Default(300, 150), batch_size=_Default(32, 16), lr=_Default(5e-4, 5e-5),
+                warmup=_Default(30, 15), eval_every=50, ckpt_every=100, out="runs/finetune",
+                weight_decay=0.01)
 
-    at = _sub(sub, "attention", _attention, "draw a checkpoint's attention maps for a text (§4.1)")
-    at.add_argument("--checkpoint", required=True, help="a GPT or BERT checkpoint (.safetensors)")
-    at.add_argument("--text", required=True, help="the text to look at")
+    at = _sub(sub, "attention", _attention, "draw attention maps for a text (§4.1), of a "
+              "checkpoint or of a Hugging Face model directory")
+    at.add_argument("--checkpoint", default=None,
+                    help="a GPT or BERT checkpoint (.safetensors), or a Hugging Face directory")
+    at.add_argument("--pretrained", default=None, metavar="DIR",
+                    help="a local Hugging Face BERT or GPT-2 directory, e.g. MiniLM")
+    at.add_argument("--text", default=SENTENCE, help="the text to look at")
     at.add_argument("--out", default="attention.png", help="PNG file to write")
     at.add_argument("--layer", type=int, default=None, help="one layer (default: all)")
     at.add_argument("--head", type=int, default=None, help="one head (default: all)")

@@ -7,8 +7,11 @@
     __metadata__ (JSON strings)
         minigrad.checkpoint  format version ("1")
         arch                 "gpt", "bert-mlm" or "bert-cls": which class to build
-        model_config         GPTConfig / BertConfig as a dict
-        tokenizer            the character vocabulary (so the file is all generate needs)
+        model_config         GPTConfig / BertConfig as a dict (a BERT from a Hugging Face
+                             directory keeps config.json's other keys, id2label etc., in it)
+        tokenizer            the vocabulary (so the file is all generate needs): a CharTokenizer's
+                             characters, or a BertTokenizer's WordPiece vocab.txt lines and
+                             flags (fine-tuning a Hugging Face BERT, §5)
         task                 what was trained on (corpus, block size, split, task name)
         train_config         the TrainConfig
         step                 optimizer steps taken
@@ -25,12 +28,14 @@ checkpoint never runs code.
 from __future__ import annotations
 
 import json
+import os
+import tempfile
 
 import numpy as np
 
 from .. import random as _random
 from ..serialization import load, save
-from ..tokenizers import CharTokenizer
+from ..tokenizers import BertTokenizer, CharTokenizer
 
 FORMAT_VERSION = "1"
 
@@ -39,21 +44,58 @@ class CheckpointMismatchError(ValueError):
     """A checkpoint written for another model, tokenizer or task than the current run."""
 
 
+_ROLES = ("unk_token", "pad_token", "bos_token", "eos_token", "cls_token", "sep_token", "mask_token")
+_BERT_ROLES = ("unk_token", "sep_token", "pad_token", "cls_token", "mask_token")
+
+
 def tokenizer_to_dict(tok) -> dict:
+    """A tokenizer as plain JSON data for the checkpoint's metadata (never a pickle).
+
+    CharTokenizer -> {"type": "char", "tokens": the characters, ...};
+    BertTokenizer -> {"type": "wordpiece", "tokens": vocab.txt's lines (id = position), and the
+    flags that change how text is cut: lower-casing, accents, CJK, ...} (§5's tokenizer).
+    """
+    roles = {r: getattr(tok, r) for r in _ROLES if getattr(tok, r, None) is not None}
+    if isinstance(tok, BertTokenizer):
+        return {"type": "wordpiece", "tokens": list(tok._tokens),
+                **{r: v for r, v in roles.items() if r in _BERT_ROLES},
+                "do_lower_case": tok.do_lower_case,
+                "strip_accents": tok.basic_tokenizer.strip_accents,
+                "tokenize_chinese_chars": tok.basic_tokenizer.tokenize_chinese_chars,
+                "max_input_chars_per_word": tok.wordpiece_tokenizer.max_input_chars_per_word,
+                "model_max_length": tok.model_max_length,
+                "clean_up_tokenization_spaces": tok.clean_up_tokenization_spaces}
     if not isinstance(tok, CharTokenizer):
-        raise TypeError(f"checkpoints store CharTokenizer vocabularies; got {type(tok).__name__}")
-    roles = {r: getattr(tok, r) for r in ("unk_token", "pad_token", "bos_token", "eos_token",
-                                          "cls_token", "sep_token", "mask_token")
-             if getattr(tok, r) is not None}
+        raise TypeError(f"checkpoints store CharTokenizer and BertTokenizer vocabularies; "
+                        f"got {type(tok).__name__}")
     return {"type": "char", "tokens": list(tok._tokens),
             "special_tokens": list(tok.all_special_tokens), **roles}
 
 
-def tokenizer_from_dict(d: dict) -> CharTokenizer:
-    if d.get("type") != "char":
-        raise ValueError(f"unknown tokenizer type in checkpoint: {d.get('type')!r}")
-    roles = {k: v for k, v in d.items() if k.endswith("_token")}
-    return CharTokenizer(d["tokens"], d.get("special_tokens", []), **roles)
+def tokenizer_from_dict(d: dict):
+    """The tokenizer tokenizer_to_dict described: a CharTokenizer or a BertTokenizer."""
+    kind = d.get("type")
+    if kind == "char":
+        roles = {k: v for k, v in d.items() if k.endswith("_token")}
+        return CharTokenizer(d["tokens"], d.get("special_tokens", []), **roles)
+    if kind == "wordpiece":
+        return _wordpiece_from_dict(d)
+    raise ValueError(f"unknown tokenizer type in checkpoint: {kind!r} (expected 'char' or 'wordpiece')")
+
+
+def _wordpiece_from_dict(d: dict) -> BertTokenizer:
+    """BertTokenizer reads its vocabulary from a vocab.txt; write the stored lines to a
+    temporary one (one token per line, id = line number) and read that."""
+    options = {k: d[k] for k in _BERT_ROLES + ("do_lower_case", "strip_accents", "tokenize_chinese_chars",
+                                               "max_input_chars_per_word", "model_max_length",
+                                               "clean_up_tokenization_spaces") if k in d}
+    with tempfile.TemporaryDirectory(prefix="minigrad-vocab-") as tmp:
+        path = os.path.join(tmp, "vocab.txt")
+        with open(path, "w", encoding="utf-8") as f:
+            f.writelines(t + "\n" for t in d["tokens"])
+        tok = BertTokenizer(path, **options)
+    tok.vocab_file = None                # the vocabulary lives in the checkpoint, not in a file
+    return tok
 
 
 def build_model(arch: str, model_config: dict):

@@ -22,6 +22,7 @@ from ..autograd import no_grad
 from ..data.datasets import LMData, TextClassificationSet, encode_texts, step_rng
 from ..models.bert import mask_tokens
 from ..nn import functional as F
+from ..tokenizers import BertTokenizer
 
 
 class LMTask:
@@ -122,6 +123,21 @@ class MLMTask:
         return {"val_loss": loss, "perplexity": math.exp(loss), "accuracy": correct / max(n, 1)}
 
 
+def encode_classification(tokenizer, texts, max_length: int):
+    """Texts -> (input_ids, attention_mask), (N, T) int64, right-padded, at most max_length ids.
+
+    A WordPiece BertTokenizer (a Hugging Face BERT, §5) wraps each text as it was pre-trained:
+    [CLS] text [SEP], cut to max_length tokens (the [SEP] kept), exactly as
+    `tokenizer(texts, padding=True, truncation=True, max_length=...)` in Hugging Face.
+    minigrad's character tokenizers put [CLS] in front only (their BERTs are pre-trained so).
+    """
+    if isinstance(tokenizer, BertTokenizer):
+        enc = tokenizer(list(texts), padding=True, truncation=True, max_length=max_length,
+                        return_tensors="np")
+        return enc["input_ids"].astype(np.int64), enc["attention_mask"].astype(np.int64)
+    return encode_texts(tokenizer, texts, max_length, tokenizer.cls_token)
+
+
 class ClassificationTask:
     """Text classification with BertForSequenceClassification (§3.3 微调, §5)."""
 
@@ -130,9 +146,9 @@ class ClassificationTask:
     def __init__(self, train: TextClassificationSet, test: TextClassificationSet, tokenizer,
                  max_length: int = 128, description: dict | None = None):
         self.tokenizer, self.max_length = tokenizer, max_length
-        self.train_ids, self.train_mask = encode_texts(tokenizer, train.texts, max_length, tokenizer.cls_token)
+        self.train_ids, self.train_mask = encode_classification(tokenizer, train.texts, max_length)
         self.train_labels = train.labels
-        self.test_ids, self.test_mask = encode_texts(tokenizer, test.texts, max_length, tokenizer.cls_token)
+        self.test_ids, self.test_mask = encode_classification(tokenizer, test.texts, max_length)
         self.test_labels = test.labels
         self.label_names = list(train.label_names)
         self.description = dict(description or {})
