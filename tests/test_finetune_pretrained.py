@@ -191,3 +191,17 @@ def test_minilm_tokenizer_in_checkpoint_and_attention(tmp_path, capsys):
     png = tmp_path / "minilm.png"
     assert main(["attention", "--pretrained", MINILM, "--out", str(png)]) == 0
     assert png.stat().st_size > 50_000
+
+
+def test_chapter5_example_saves_attention_maps(tiny_bert, tmp_path, capsys):
+    import importlib.util
+    path = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "examples",
+                        "chapter5_classification.py")
+    spec = importlib.util.spec_from_file_location("chapter5_classification", path)
+    example = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(example)
+    png = tmp_path / "maps" / "attention.png"
+    with pytest.warns(UserWarning, match="classifier.weight"):
+        assert example.main([str(tiny_bert), "--seed", "0", "--attention", str(png)]) == 0
+    assert f"attention maps: {png}" in capsys.readouterr().out
+    assert png.stat().st_size > 10_000
