@@ -39,6 +39,24 @@ def test_matmul(be, dt, sa, sb):
     assert_close(be.matmul(a, b), ref.matmul(a, b))
 
 
+@pytest.mark.parametrize("dt", DTYPES)
+@pytest.mark.parametrize("n,k,m", [(128, 768, 384),     # GPT weight gradient xᵀ g (summed dim split)
+                                   (130, 257, 67),      # odd sizes: uneven blocks
+                                   (40, 3, 900)])       # fewer summed rows than threads' blocks
+@pytest.mark.parametrize("layout", ["aT", "bT", "both", "strided"])
+def test_matmul_reads_transposed_and_strided_operands(be, dt, n, k, m, layout):
+    """The Linear backward's shapes: aᵀ (an F-contiguous view), bᵀ, both, or a strided slice.
+    No copy is made for transposes; the result must not depend on the layout."""
+    rng = _rng(2)
+    a = rng.standard_normal((k, n)).astype(dt).T if layout in ("aT", "both") else \
+        rng.standard_normal((n, k)).astype(dt)
+    b = rng.standard_normal((m, k)).astype(dt).T if layout in ("bT", "both") else \
+        rng.standard_normal((k, m)).astype(dt)
+    if layout == "strided":
+        a = rng.standard_normal((n, 2 * k)).astype(dt)[:, ::2]
+    assert_close(be.matmul(a, b), ref.matmul(a, b))
+
+
 # --- softmax -------------------------------------------------------------------------------------
 def _scores(dt, shape=(3, 4, 37)):
     x = (_rng().standard_normal(shape) * 5).astype(dt)

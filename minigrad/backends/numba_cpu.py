@@ -11,6 +11,7 @@ on disk (NUMBA_CACHE_DIR if set), so only the very first run pays the compile ti
 """
 from __future__ import annotations
 
+import numba
 import numpy as np
 from numba import prange
 
@@ -31,25 +32,85 @@ def to_host(a):
 
 # --- matmul (§3.1): BLAS blocks inside Numba's own thread pool -------------------------------
 #   out[z, i, j] = Σ_t a[z, i, t] · b[z, t, j]
-# The products themselves are BLAS (`np.dot`, one thread); what this kernel adds is *who runs
-# them*: Numba's threads, in parallel over (batch, 64-row block).  Then one training step uses
-# one thread pool: NumPy's OpenBLAS pool and Numba's would otherwise alternate, and each leaves
-# its threads spinning while the other works (on 2 cores that cost up to 2.7x; see
-# benchmarks/README.md).
-MM_ROWS = 64
+# The products themselves are BLAS (`np.dot`, one thread); what these kernels add is *who runs
+# them*: Numba's threads, one block of rows (or of the summed dimension) each.  Then a training
+# step uses one thread pool: NumPy's OpenBLAS pool and Numba's would otherwise alternate, and
+# each leaves its threads spinning while the other works (on 2 cores that cost up to 2.7x;
+# see benchmarks/README.md).
+#
+# The three shapes of a Linear layer's step, and how each is split over the threads:
+#   forward          y  = x W        (N, k) @ (k, m)    rows of x           _mm_rows
+#   input gradient   gx = g Wᵀ       (N, m) @ (m, k)    rows of g           _mm_rows (Wᵀ read in place)
+#   weight gradient  gW = xᵀ g       (k, N) @ (N, m)    the N summed rows   _mm_at_b (partial sums)
+# A transposed operand is never copied: BLAS reads it transposed (`.T` of a C array is an
+# F-contiguous array, which np.dot hands to BLAS with the transpose flag).
 
 
 @jit(parallel=True)
-def _bmm(a, b, out):                           # a (Z, n, k), b (Zb, k, m), Zb in {1, Z}
+def _mm_rows(a, b, out, nblocks):              # a (n, k) C, b (k, m) C or F, out (n, m) C
+    n = a.shape[0]
+    rows = (n + nblocks - 1) // nblocks
+    for blk in prange(nblocks):
+        i0 = blk * rows
+        i1 = min(i0 + rows, n)
+        if i0 < i1:
+            np.dot(a[i0:i1], b, out[i0:i1])        # into out: no temporary
+
+
+@jit(parallel=True)
+def _mm_at_b(at, b, parts):                    # parts[p] = at[rows p]ᵀ b[rows p]; Σ_p parts = atᵀ b
+    K, P = at.shape[0], parts.shape[0]          # at (K, n) C, b (K, m) C, parts (P, n, m)
+    rows = (K + P - 1) // P
+    for p in prange(P):
+        k0 = p * rows
+        k1 = min(k0 + rows, K)
+        if k0 < k1:
+            np.dot(at[k0:k1].T, b[k0:k1], parts[p])
+        else:
+            parts[p][:] = 0
+
+
+@jit(parallel=True)
+def _bmm(a, b, out, nblocks):                  # a (Z, n, k), b (Zb, k, m), Zb in {1, Z}
     Z, n = a.shape[0], a.shape[1]
-    nrb = (n + MM_ROWS - 1) // MM_ROWS
-    for it in prange(Z * nrb):
+    rows = (n + nblocks - 1) // nblocks
+    for it in prange(Z * nblocks):
         item = np.int64(it)
-        z = item // nrb
-        i0 = (item % nrb) * MM_ROWS
-        i1 = min(i0 + MM_ROWS, n)
+        z = item // nblocks
+        i0 = (item % nblocks) * rows
+        i1 = min(i0 + rows, n)
         zb = z if b.shape[0] > 1 else 0
-        np.dot(a[z, i0:i1], b[zb], out[z, i0:i1])   # into out: no temporary (compiles 4x faster)
+        if i0 < i1:
+            np.dot(a[z, i0:i1], b[zb], out[z, i0:i1])
+
+
+def _blocks(work_items: int, rows: int) -> int:
+    """Row blocks per matrix so that every thread gets work (at least 16 rows a block)."""
+    threads = numba.get_num_threads()
+    if work_items >= threads:
+        return 1
+    return max(1, min(-(-threads // work_items), rows // 16))
+
+
+def _blas_ready(x: np.ndarray) -> np.ndarray:
+    """x itself when BLAS can read it (C- or F-contiguous), else a C-contiguous copy."""
+    return x if (x.flags.c_contiguous or x.flags.f_contiguous) else np.ascontiguousarray(x)
+
+
+def _matmul_2d(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """(n, k) @ (k, m) for a of any layout."""
+    n, m = a.shape[0], b.shape[1]
+    b = _blas_ready(b)
+    if a.flags.f_contiguous and not a.flags.c_contiguous:   # a = atᵀ: split the summed dim
+        at = a.T                                             # (k, n), C-contiguous
+        parts = np.empty((_blocks(1, at.shape[0]), n, m), dtype=a.dtype)
+        if b.flags.c_contiguous:
+            _mm_at_b(at, b, parts)
+            return parts[0] if len(parts) == 1 else parts.sum(axis=0)
+    a = np.ascontiguousarray(a)
+    out = np.empty((n, m), dtype=a.dtype)
+    _mm_rows(a, b, out, _blocks(1, n))
+    return out
 
 
 def matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -63,18 +124,18 @@ def matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
         return np.matmul(a, b)
     n, k, m = a.shape[-2], a.shape[-1], b.shape[-1]
     if b.ndim == 2:                                          # x W: all rows of x at once
-        a3 = np.ascontiguousarray(a).reshape(1, -1, k)
+        if a.ndim == 2:
+            return _matmul_2d(a, b)
+        out = _matmul_2d(np.ascontiguousarray(a).reshape(-1, k), b)
+        return out.reshape(a.shape[:-1] + (m,))
+    lead = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+    a3 = np.ascontiguousarray(np.broadcast_to(a, lead + (n, k))).reshape(-1, n, k)
+    if int(np.prod(b.shape[:-2])) == 1:
         b3 = np.ascontiguousarray(b).reshape(1, k, m)
-        lead = a.shape[:-2]
     else:
-        lead = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
-        a3 = np.ascontiguousarray(np.broadcast_to(a, lead + (n, k))).reshape(-1, n, k)
-        if int(np.prod(b.shape[:-2])) == 1:
-            b3 = np.ascontiguousarray(b).reshape(1, k, m)
-        else:
-            b3 = np.ascontiguousarray(np.broadcast_to(b, lead + (k, m))).reshape(-1, k, m)
-    out = np.empty((a3.shape[0], a3.shape[1], m), dtype=a.dtype)
-    _bmm(a3, b3, out)
+        b3 = np.ascontiguousarray(np.broadcast_to(b, lead + (k, m))).reshape(-1, k, m)
+    out = np.empty((a3.shape[0], n, m), dtype=a.dtype)
+    _bmm(a3, b3, out, _blocks(a3.shape[0], n))
     return out.reshape(lead + (n, m))
 
 
