@@ -179,3 +179,31 @@ def test_fused_attention_op_equals_sdpa(each_backend):
 
 
 from test_backends import each_backend  # noqa: E402,F401  (the fixture)
+
+
+# --- fused GELU and LayerNorm (numba_fused.py) -----------------------------------------------------
+@pytest.mark.parametrize("dt", DTYPES)
+@pytest.mark.parametrize("approximate", ["none", "tanh"])
+def test_gelu_kernels(be, dt, approximate):
+    x = (_rng().standard_normal((5, 3, 130)) * 3).astype(dt)
+    x.flat[:4] = [0.0, -40.0, 40.0, 1e-7]
+    g = _rng(1).standard_normal(x.shape).astype(dt)
+    assert_close(be.gelu(x, approximate), ref.gelu(x, approximate))
+    assert_close(be.gelu_backward(x, g, approximate), ref.gelu_backward(x, g, approximate))
+
+
+@pytest.mark.parametrize("dt", DTYPES)
+@pytest.mark.parametrize("rows,n", [(768, 128), (7, 3), (1, 257)])
+def test_layer_norm_kernels(be, dt, rows, n):
+    rng = _rng(2)
+    x = (rng.standard_normal((rows, n)) * 2 + 5).astype(dt)
+    w, b, g = (rng.standard_normal(s).astype(dt) for s in ((n,), (n,), (rows, n)))
+    y, mean, rstd = be.layer_norm(x, w, b, 1e-5)
+    y0, mean0, rstd0 = ref.layer_norm(x, w, b, 1e-5)
+    for got, want in ((y, y0), (mean, mean0), (rstd, rstd0)):
+        assert got.dtype == dt
+        assert_close(got, want)
+    for got, want in zip(be.layer_norm_backward(x, w, mean, rstd, g),
+                         ref.layer_norm_backward(x, w, mean0, rstd0, g)):
+        assert got.dtype == dt
+        assert_close(got, want, factor=4)

@@ -259,3 +259,6 @@ def log_softmax_backward(y: np.ndarray, g: np.ndarray, dim: int) -> np.ndarray:
     from . import numpy_ref
     return _rowwise(_log_softmax_backward_rows,
                     lambda: numpy_ref.log_softmax_backward(y, g, dim), dim, y, g)
+
+
+from .numba_fused import gelu, gelu_backward, layer_norm, layer_norm_backward  # noqa: E402,F401

@@ -3,6 +3,7 @@ fast backends are tested against."""
 from __future__ import annotations
 
 import numpy as np
+from scipy import special
 
 NAME = "numpy"
 
@@ -99,3 +100,55 @@ def attention_backward(q, k, v, bias, causal, scale, out, lse, dout):
     D = np.sum(dout * out, axis=-1, keepdims=True)
     ds = p * (dp - D) * q.dtype.type(scale)
     return np.matmul(ds, k), np.matmul(np.swapaxes(ds, -1, -2), q), dv
+
+
+# --- GELU and LayerNorm (§3.1): the element-wise work of every Transformer block ---------------
+# Each forward formula with its derivative, so a fused op needs no graph of small ops.
+_SQRT_2_OVER_PI = 0.7978845608028654          # √(2/π)
+_INV_SQRT_2PI = 0.3989422804014327            # 1/√(2π)
+_GELU_CUBIC = 0.044715
+_INV_SQRT_2 = 0.7071067811865476                # 1/√2
+
+
+def gelu(x: np.ndarray, approximate: str) -> np.ndarray:
+    """GELU(x) = x·Φ(x).  "none": Φ(x) = ½(1 + erf(x/√2));
+    "tanh": Φ(x) ≈ ½(1 + tanh(√(2/π)(x + 0.044715x³)))  (GPT-2)."""
+    if approximate == "tanh":
+        u = _SQRT_2_OVER_PI * (x + _GELU_CUBIC * x * x * x)
+        return (0.5 * x * (1.0 + np.tanh(u))).astype(x.dtype, copy=False)
+    return (0.5 * x * (1.0 + special.erf(x * _INV_SQRT_2))).astype(x.dtype, copy=False)
+
+
+def gelu_backward(x: np.ndarray, g: np.ndarray, approximate: str) -> np.ndarray:
+    """∂L/∂x = g · GELU'(x):
+        "none":  GELU'(x) = Φ(x) + x·φ(x),  φ(x) = e^(-x²/2)/√(2π)
+        "tanh":  GELU'(x) = ½(1 + t) + ½x(1 - t²)·√(2/π)(1 + 3·0.044715x²),  t = tanh(u)"""
+    if approximate == "tanh":
+        t = np.tanh(_SQRT_2_OVER_PI * (x + _GELU_CUBIC * x * x * x))
+        d = 0.5 * (1.0 + t) + 0.5 * x * (1.0 - t * t) * _SQRT_2_OVER_PI * (1.0 + 3 * _GELU_CUBIC * x * x)
+    else:
+        d = 0.5 * (1.0 + special.erf(x * _INV_SQRT_2)) + x * _INV_SQRT_2PI * np.exp(-0.5 * x * x)
+    return (g * d).astype(x.dtype, copy=False)
+
+
+def layer_norm(x: np.ndarray, weight: np.ndarray, bias: np.ndarray, eps: float):
+    """LayerNorm over the last dim of x (rows, n):
+        μ = mean(x),  σ² = mean((x - μ)²),  r = 1/√(σ² + ε),  y = (x - μ)·r·γ + β
+    Returns y (rows, n) and μ, r (rows,), which the backward reuses."""
+    mu = x.mean(axis=-1, keepdims=True)
+    xc = x - mu
+    rstd = 1.0 / np.sqrt((xc * xc).mean(axis=-1, keepdims=True) + eps)
+    y = xc * rstd * weight + bias
+    return y.astype(x.dtype, copy=False), mu[:, 0], rstd[:, 0].astype(x.dtype, copy=False)
+
+
+def layer_norm_backward(x, weight, mean, rstd, g):
+    """With x̂ = (x - μ)·r and ĝ = g·γ (per row of n):
+        ∂L/∂x = r · (ĝ - mean(ĝ) - x̂ · mean(ĝ x̂))
+        ∂L/∂γ = Σ_rows g · x̂,   ∂L/∂β = Σ_rows g"""
+    xhat = (x - mean[:, None]) * rstd[:, None]
+    gh = g * weight
+    dx = rstd[:, None] * (gh - gh.mean(axis=-1, keepdims=True)
+                          - xhat * (gh * xhat).mean(axis=-1, keepdims=True))
+    return (dx.astype(x.dtype, copy=False), (g * xhat).sum(axis=0).astype(x.dtype, copy=False),
+            g.sum(axis=0).astype(x.dtype, copy=False))

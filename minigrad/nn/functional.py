@@ -3,7 +3,9 @@
     import minigrad.nn.functional as F
 
 Everything here is composed from the engine's primitive ops, so every function is
-differentiable to any order without a backward rule of its own.
+differentiable to any order without a backward rule of its own.  Two exceptions for speed,
+gelu and layer_norm, run one fused op (ops/fused.py) when the backend has kernels for them;
+their formulas as engine ops stay here as gelu_composite and layer_norm_composite.
 """
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ import math
 import numpy as np
 
 from .. import random as _random
+from ..ops import fused as _fused
 from ..tensor import ShapeError, Tensor, as_tensor, normalize_dim, where
 
 
@@ -34,7 +37,20 @@ def gelu(x: Tensor, approximate: str = "none") -> Tensor:
 
         approximate="none":  x · ½ (1 + erf(x / √2))
         approximate="tanh":  x · ½ (1 + tanh(√(2/π) (x + 0.044715 x³)))   (GPT-2's "gelu_new")
+
+    The formula as engine ops is `gelu_composite` below.  On a backend with GELU kernels
+    (numpy, numba) this runs one fused op instead (ops/fused.py): same numbers, one pass.
     """
+    if approximate not in ("none", "tanh"):
+        raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
+    if x.dtype.kind == "f" and _fused.has_kernels("gelu", "gelu_backward"):
+        return _fused.gelu(x, approximate)
+    return gelu_composite(x, approximate)
+
+
+def gelu_composite(x: Tensor, approximate: str = "none") -> Tensor:
+    """GELU from engine ops (the formulas above): the reference of the fused kernel, and
+    what its backward differentiates when create_graph=True."""
     if approximate == "none":
         return x * 0.5 * (1.0 + (x * (1.0 / math.sqrt(2.0))).erf())
     if approximate == "tanh":
@@ -143,13 +159,29 @@ def layer_norm(x: Tensor, normalized_shape, weight: Tensor | None = None,
 
         y = (x - μ) / √(σ² + ε) · γ + β,   μ, σ² the mean and (biased) variance over
                                             the normalised dims
+
+    The formula as engine ops is `layer_norm_composite` below.  The usual case (one
+    normalised dim, with γ and β, on a backend with LayerNorm kernels) runs one fused op
+    instead (ops/fused.py): same numbers, one pass forward and one backward.
     """
     normalized_shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
     k = len(normalized_shape)
     if tuple(x.shape[x.ndim - k:]) != normalized_shape:
         raise ShapeError(f"layer_norm: input shape {x.shape} does not end with normalized_shape "
                          f"{normalized_shape}")
-    dims = tuple(range(x.ndim - k, x.ndim))
+    if (k == 1 and weight is not None and bias is not None and x.dtype.kind == "f"
+            and weight.shape == normalized_shape and bias.shape == normalized_shape
+            and _fused.has_kernels("layer_norm", "layer_norm_backward")):
+        return _fused.layer_norm(x, weight, bias, eps)
+    return layer_norm_composite(x, normalized_shape, weight, bias, eps)
+
+
+def layer_norm_composite(x: Tensor, normalized_shape, weight: Tensor | None = None,
+                         bias: Tensor | None = None, eps: float = 1e-5) -> Tensor:
+    """LayerNorm from engine ops (the formula above): the reference of the fused kernel,
+    and what its backward differentiates when create_graph=True."""
+    normalized_shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+    dims = tuple(range(x.ndim - len(normalized_shape), x.ndim))
     mu = x.mean(dims, keepdim=True)
     centered = x - mu
     var = (centered * centered).mean(dims, keepdim=True)

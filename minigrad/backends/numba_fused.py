@@ -1,0 +1,155 @@
+"""Fused element-wise kernels of the Numba CPU backend: GELU and LayerNorm (§3.1, §8 模型效率).
+
+Written as composites of engine ops, GELU is ~9 ops forward and ~15 backward, LayerNorm ~9
+and ~20, each a pass over a (B, T, C) array and a temporary.  Here each is one pass forward
+and one backward, parallel over elements (GELU) or rows (LayerNorm).  The formulas, and the
+reference these kernels are tested against, are in numpy_ref.py (gelu, layer_norm, and their
+backwards).
+
+tanh(u) is computed as 1 - 2/(e^(2u) + 1) with the vectorisable `fast_exp`: for large |u| it
+saturates to ±1 exactly, and its absolute error is a few float32 ulps, which is what GELU
+needs (GELU(x) ≈ x/2 near 0, where that error is relative ~1e-7).
+"""
+from __future__ import annotations
+
+import math
+
+import numba
+import numpy as np
+from numba import prange
+
+from ._numba_util import FASTMATH, fast_exp, jit
+
+SQRT_2_OVER_PI = 0.7978845608028654
+INV_SQRT_2PI = 0.3989422804014327
+INV_SQRT_2 = 0.7071067811865476
+CUBIC = 0.044715
+
+
+# --- GELU: one pass over the flattened array ---------------------------------------------------
+@jit(parallel=True, fastmath=FASTMATH)
+def _gelu_tanh(x, out):                         # x, out: (n,) C-contiguous
+    one, half = x.dtype.type(1.0), x.dtype.type(0.5)
+    c, k = x.dtype.type(SQRT_2_OVER_PI), x.dtype.type(CUBIC)
+    for i in prange(x.shape[0]):
+        xi = x[i]
+        u = c * (xi + k * xi * xi * xi)
+        t = one - (one + one) / (fast_exp(u + u) + one)          # tanh(u)
+        out[i] = half * xi * (one + t)
+
+
+@jit(parallel=True, fastmath=FASTMATH)
+def _gelu_tanh_backward(x, g, out):
+    one, half = x.dtype.type(1.0), x.dtype.type(0.5)
+    c, k = x.dtype.type(SQRT_2_OVER_PI), x.dtype.type(CUBIC)
+    k3 = x.dtype.type(3.0 * CUBIC)
+    for i in prange(x.shape[0]):
+        xi = x[i]
+        u = c * (xi + k * xi * xi * xi)
+        t = one - (one + one) / (fast_exp(u + u) + one)
+        d = half * (one + t) + half * xi * (one - t * t) * c * (one + k3 * xi * xi)
+        out[i] = g[i] * d
+
+
+@jit(parallel=True, fastmath=FASTMATH)
+def _gelu_erf(x, out):
+    one, half, s = x.dtype.type(1.0), x.dtype.type(0.5), x.dtype.type(INV_SQRT_2)
+    for i in prange(x.shape[0]):
+        xi = x[i]
+        out[i] = half * xi * (one + math.erf(xi * s))
+
+
+@jit(parallel=True, fastmath=FASTMATH)
+def _gelu_erf_backward(x, g, out):
+    one, half = x.dtype.type(1.0), x.dtype.type(0.5)
+    s, p = x.dtype.type(INV_SQRT_2), x.dtype.type(INV_SQRT_2PI)
+    for i in prange(x.shape[0]):
+        xi = x[i]
+        d = half * (one + math.erf(xi * s)) + xi * p * fast_exp(-half * xi * xi)
+        out[i] = g[i] * d
+
+
+def _flat(a: np.ndarray) -> np.ndarray:
+    return np.ascontiguousarray(a).reshape(-1)
+
+
+def gelu(x: np.ndarray, approximate: str) -> np.ndarray:
+    out = np.empty(x.size, dtype=x.dtype)
+    (_gelu_tanh if approximate == "tanh" else _gelu_erf)(_flat(x), out)
+    return out.reshape(x.shape)
+
+
+def gelu_backward(x: np.ndarray, g: np.ndarray, approximate: str) -> np.ndarray:
+    out = np.empty(x.size, dtype=x.dtype)
+    kernel = _gelu_tanh_backward if approximate == "tanh" else _gelu_erf_backward
+    kernel(_flat(x), _flat(g.astype(x.dtype, copy=False)), out)
+    return out.reshape(x.shape)
+
+
+# --- LayerNorm over the last dim: one row per iteration ----------------------------------------
+@jit(parallel=True, fastmath=FASTMATH)
+def _layer_norm(x, w, b, eps, y, mean, rstd):   # x, y (rows, n); w, b (n,); mean, rstd (rows,)
+    rows, n = x.shape
+    for r in prange(rows):
+        mu = x.dtype.type(0.0)
+        for j in range(n):
+            mu += x[r, j]
+        mu /= n
+        var = x.dtype.type(0.0)
+        for j in range(n):
+            d = x[r, j] - mu
+            var += d * d
+        var /= n
+        rs = x.dtype.type(1.0) / np.sqrt(var + eps)
+        for j in range(n):
+            y[r, j] = (x[r, j] - mu) * rs * w[j] + b[j]
+        mean[r] = mu
+        rstd[r] = rs
+
+
+@jit(parallel=True, fastmath=FASTMATH)
+def _layer_norm_backward(x, w, mean, rstd, g, dx, dw_parts, db_parts):
+    rows, n = x.shape
+    P = dw_parts.shape[0]                        # one partial Σ_rows per block of rows
+    per = (rows + P - 1) // P
+    for p in prange(P):
+        dw_parts[p, :] = 0
+        db_parts[p, :] = 0
+        for r in range(p * per, min((p + 1) * per, rows)):
+            mu, rs = mean[r], rstd[r]
+            s1 = x.dtype.type(0.0)                  # Σ ĝ
+            s2 = x.dtype.type(0.0)                  # Σ ĝ x̂
+            for j in range(n):
+                xh = (x[r, j] - mu) * rs
+                gh = g[r, j] * w[j]
+                s1 += gh
+                s2 += gh * xh
+                dw_parts[p, j] += g[r, j] * xh
+                db_parts[p, j] += g[r, j]
+            s1 /= n
+            s2 /= n
+            for j in range(n):
+                xh = (x[r, j] - mu) * rs
+                dx[r, j] = rs * (g[r, j] * w[j] - s1 - xh * s2)
+
+
+def layer_norm(x: np.ndarray, weight: np.ndarray, bias: np.ndarray, eps: float):
+    """x (rows, n) -> y (rows, n), mean (rows,), rstd (rows,); see numpy_ref.layer_norm."""
+    x = np.ascontiguousarray(x)
+    dt = x.dtype
+    y = np.empty_like(x)
+    mean, rstd = np.empty(x.shape[0], dt), np.empty(x.shape[0], dt)
+    _layer_norm(x, np.ascontiguousarray(weight, dt), np.ascontiguousarray(bias, dt), dt.type(eps),
+                y, mean, rstd)
+    return y, mean, rstd
+
+
+def layer_norm_backward(x, weight, mean, rstd, g):
+    """-> dx (rows, n), dweight (n,), dbias (n,); see numpy_ref.layer_norm_backward."""
+    x, dt = np.ascontiguousarray(x), x.dtype
+    g = np.ascontiguousarray(g, dt)
+    P = max(1, min(numba.get_num_threads(), x.shape[0]))
+    dx = np.empty_like(x)
+    dw_parts, db_parts = np.empty((P, x.shape[1]), dt), np.empty((P, x.shape[1]), dt)
+    _layer_norm_backward(x, np.ascontiguousarray(weight, dt), mean, rstd, g, dx, dw_parts, db_parts)
+    return dx, dw_parts.sum(axis=0), db_parts.sum(axis=0)
