@@ -74,6 +74,7 @@ class _Default:
 
     A Hugging Face BERT is already trained, so fine-tuning it takes small steps (lr 5e-5, as
     in the BERT paper, §3.3 微调) and word pieces instead of characters (64 tokens hold a review).
+    A callable `pretrained` is computed from the other arguments (warm-up: 10% of --steps).
     """
 
     def __init__(self, scratch, pretrained, shown=None):
@@ -90,9 +91,15 @@ class _Default:
 def _resolve_defaults(args) -> None:
     """Replace every _Default left in `args` by its value for this run."""
     pretrained = bool(getattr(args, "pretrained", None))
+    later = []
     for name, value in vars(args).items():
         if isinstance(value, _Default):
-            setattr(args, name, value.pretrained if pretrained else value.scratch)
+            if pretrained and callable(value.pretrained):
+                later.append((name, value.pretrained))
+            else:
+                setattr(args, name, value.pretrained if pretrained else value.scratch)
+    for name, rule in later:              # after the plain values it depends on
+        setattr(args, name, rule(args))
 
 
 def _hf_model_type(directory) -> str:
@@ -520,7 +527,7 @@ def build_parser() -> argparse.ArgumentParser:
     _model_args(ft, n_layer=2, n_head=4, n_embd=64, block_size=128,
                 dropout=_Default(0.1, None, shown="config.json's"))
     _train_args(ft, steps=_Default(300, 150), batch_size=_Default(32, 16), lr=_Default(5e-4, 5e-5),
-                warmup=_Default(30, 15), eval_every=50, ckpt_every=100, out="runs/finetune",
+                warmup=_Default(30, lambda a: a.steps // 10, shown="10% of --steps"), eval_every=50, ckpt_every=100, out="runs/finetune",
                 weight_decay=0.01)
 
     at = _sub(sub, "attention", _attention, "draw attention maps for a text (§4.1), of a "
