@@ -515,3 +515,28 @@ def test_clip_grad_norm_matches_torch(norm_type, rng):
     assert total.item() == pytest.approx(ttotal.item(), rel=1e-10)
     for p, t in zip(ours, theirs):
         np.testing.assert_allclose(p.grad.data, t.grad.numpy(), rtol=1e-10)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("opt_name,wd", [("Adam", 0.0), ("Adam", 0.1), ("AdamW", 0.1), ("AdamW", 0.0)])
+def test_fused_adam_kernel_gives_the_same_numbers_as_the_numpy_code(dtype, opt_name, wd):
+    """The numba backend's one-pass update (backends/numba_fused.py) against the readable
+    NumPy lines of Adam._update (the numpy backend has no kernel): identical to the last bit
+    up to one rounding per step."""
+    from minigrad import backends
+    if not backends.usable("numba"):
+        pytest.skip("numba not installed")
+    rng = np.random.default_rng(0)
+    init = rng.standard_normal((50, 33)).astype(dtype)
+    grads = [rng.standard_normal(init.shape).astype(dtype) for _ in range(20)]
+    results = {}
+    for be in ("numpy", "numba"):
+        p = mg.tensor(init.copy(), requires_grad=True)
+        opt = getattr(mg.optim, opt_name)([p], lr=1e-2, weight_decay=wd)
+        with mg.backend(be):
+            for g in grads:
+                p.grad = mg.tensor(g)
+                opt.step()
+        results[be] = (p.data, opt.state[p]["exp_avg"], opt.state[p]["exp_avg_sq"])
+    for a, b in zip(results["numpy"], results["numba"]):
+        np.testing.assert_allclose(a, b, rtol=4 * np.finfo(dtype).eps, atol=0)

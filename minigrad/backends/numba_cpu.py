@@ -261,4 +261,5 @@ def log_softmax_backward(y: np.ndarray, g: np.ndarray, dim: int) -> np.ndarray:
                     lambda: numpy_ref.log_softmax_backward(y, g, dim), dim, y, g)
 
 
-from .numba_fused import gelu, gelu_backward, layer_norm, layer_norm_backward  # noqa: E402,F401
+from .numba_fused import (adam_update, gelu, gelu_backward, layer_norm,  # noqa: E402,F401
+                          layer_norm_backward)

@@ -153,3 +153,37 @@ def layer_norm_backward(x, weight, mean, rstd, g):
     dw_parts, db_parts = np.empty((P, x.shape[1]), dt), np.empty((P, x.shape[1]), dt)
     _layer_norm_backward(x, np.ascontiguousarray(weight, dt), mean, rstd, g, dx, dw_parts, db_parts)
     return dx, dw_parts.sum(axis=0), db_parts.sum(axis=0)
+
+
+# --- Adam / AdamW update (§3.2): one pass over each parameter ----------------------------------
+# The same operations, in the same order and the same precision, as Adam._update in
+# optim/adam.py (the readable version), so both give identical numbers.  No fastmath here:
+# contraction into FMAs or reassociation would change the last bits.
+@jit(parallel=True)
+def _adam_step(p, g, m, v, beta1, one_minus_beta1, beta2, one_minus_beta2, decay, wd,
+               wd_mode, sqrt_bc2, eps, step_size):        # p, g, m, v: (n,) C, same dtype
+    for i in prange(p.shape[0]):
+        gi = g[i]
+        if wd_mode == 1:
+            p[i] *= decay                                   # AdamW: p = p (1 - lr wd)
+        elif wd_mode == 2:
+            gi = gi + wd * p[i]                             # Adam: g = g + wd p
+        m[i] = m[i] * beta1 + one_minus_beta1 * gi
+        v[i] = v[i] * beta2 + one_minus_beta2 * gi * gi
+        p[i] -= step_size * (m[i] / (np.sqrt(v[i]) / sqrt_bc2 + eps))
+
+
+def adam_update(p, g, m, v, lr, beta1, beta2, eps, weight_decay, decoupled, step) -> bool:
+    """Adam(W) step on arrays, in place.  Returns False (and does nothing) when the arrays are
+    not all contiguous with one float dtype: the caller then runs the NumPy code."""
+    dt = p.dtype
+    if not (dt.kind == "f" and g.dtype == dt and m.dtype == dt and v.dtype == dt
+            and all(a.flags.c_contiguous for a in (p, g, m, v))):
+        return False
+    c = dt.type
+    _adam_step(p.reshape(-1), g.reshape(-1), m.reshape(-1), v.reshape(-1),
+               c(beta1), c(1 - beta1), c(beta2), c(1 - beta2),
+               c(1 - lr * weight_decay), c(weight_decay),
+               0 if weight_decay == 0 else (1 if decoupled else 2),
+               c(math.sqrt(1 - beta2 ** step)), c(eps), c(lr / (1 - beta1 ** step)))
+    return True

@@ -28,6 +28,7 @@ import math
 
 import numpy as np
 
+from .. import backends
 from .optimizer import Optimizer
 
 
@@ -65,6 +66,11 @@ class Adam(Optimizer):
             state["exp_avg_sq"] = np.zeros_like(p.data)           # v
         state["step"] += 1
         t = state["step"]
+        fused = getattr(backends.current(), "adam_update", None)
+        if fused is not None and not group["amsgrad"] and fused(
+                p.data, grad, state["exp_avg"], state["exp_avg_sq"], lr, beta1, beta2, eps, wd,
+                self._decoupled, t):
+            return       # the lines below, as one pass (backends/numba_fused.py), same numbers
 
         if wd != 0:
             if self._decoupled:
