@@ -527,7 +527,8 @@ def build_parser() -> argparse.ArgumentParser:
     _model_args(ft, n_layer=2, n_head=4, n_embd=64, block_size=128,
                 dropout=_Default(0.1, None, shown="config.json's"))
     _train_args(ft, steps=_Default(300, 150), batch_size=_Default(32, 16), lr=_Default(5e-4, 5e-5),
-                warmup=_Default(30, lambda a: a.steps // 10, shown="10% of --steps"), eval_every=50, ckpt_every=100, out="runs/finetune",
+                warmup=_Default(30, lambda a: a.steps // 10, shown="10% of --steps"), eval_every=50,
+                ckpt_every=100, out="runs/finetune",
                 weight_decay=0.01)
 
     at = _sub(sub, "attention", _attention, "draw attention maps for a text (§4.1), of a "

@@ -81,7 +81,8 @@ def test_finetune_pretrained_then_resume_evaluate_attention_and_hf_model(tiny_be
     assert png.stat().st_size > 10_000
 
     # OUT/hf_model: the fine-tuned weights and the tokenizer, as a Hugging Face directory
-    assert {"config.json", "model.safetensors", "vocab.txt", "tokenizer_config.json"} <= set(os.listdir(hf_dir))
+    files = {"config.json", "model.safetensors", "vocab.txt", "tokenizer_config.json"}
+    assert files <= set(os.listdir(hf_dir))
     assert json.loads((hf_dir / "config.json").read_text())["id2label"]["1"] == "positive"
     model, tok, _ = load_model(out / CHECKPOINT)
     hf = AutoModelForSequenceClassification.from_pretrained(hf_dir)
