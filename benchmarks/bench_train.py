@@ -5,16 +5,15 @@
 Configs (n_layer, n_head, n_embd, block_size, batch, vocab):
     nanoGPT's CPU config   (4, 4, 128, 64, 12, 65)
     a larger one           (6, 8, 256, 256, 16, 256)
-Columns (ms per step, best of --repeat after one warm-up step; ratio = minigrad / torch):
-    numpy         minigrad on the NumPy reference backend
-    numba         minigrad on the Numba backend, the model code as it is today (its attention
-                  asks for the weights, so it runs the composite softmax(QKᵀ)V)
-    numba+fused   the same, with F.scaled_dot_product_attention dispatching to the fused
-                  kernel (the proposed patch, applied here by wrapping the function the GPT
-                  module calls; see benchmarks/README.md)
+Columns (ms per step, best of --repeat after warm-up steps [median]; ratio = minigrad / torch):
+    numpy         minigrad on the NumPy reference backend (fused ops run their NumPy versions)
+    numba         minigrad on the Numba backend (the default): fused attention, GELU,
+                  LayerNorm, Linear and AdamW kernels, matmul in Numba's thread pool
     torch         the same architecture in PyTorch eager (SDPA, GELU tanh, tied weights,
                   AdamW), same number of threads
 Every variant starts from the same initial weights and batch; the first-step losses agree.
+--cpu-time reports process CPU time instead of wall time: with --threads 1 on a machine that
+other jobs share, it is the steadier measure.
 """
 from __future__ import annotations
 
@@ -25,9 +24,7 @@ import time
 import numpy as np
 
 import minigrad as mg
-from minigrad.models import gpt as gpt_module
 from minigrad.models.gpt import GPT, GPTConfig
-from minigrad.ops.attention import fused_attention
 
 try:
     import torch
@@ -38,25 +35,22 @@ except ImportError:
 CONFIGS = [(4, 4, 128, 64, 12, 65), (6, 8, 256, 256, 16, 256)]
 
 
+CLOCK = time.perf_counter
+
+
 def best_ms(step, repeat):
     time.sleep(0.3)        # let the previous thread pool stop spinning (see bench_kernels.py)
-    step()
+    for _ in range(2):
+        step()
     ts = []
     for _ in range(repeat):
-        t0 = time.perf_counter()
+        t0 = CLOCK()
         step()
-        ts.append(time.perf_counter() - t0)
+        ts.append(CLOCK() - t0)
     return min(ts) * 1e3, float(np.median(ts)) * 1e3
 
 
-def _fused_sdpa(q, k, v, attn_mask=None, is_causal=False, dropout_p=0.0, scale=None,
-                return_weights=False):
-    """What the proposed dispatch does when no weights are needed (the GPT discards them)."""
-    out = fused_attention(q, k, v, attn_mask=attn_mask, is_causal=is_causal, scale=scale)
-    return (out, None) if return_weights else out
-
-
-def minigrad_step(cfg, idx, tgt, backend, fused):
+def minigrad_step(cfg, idx, tgt, backend):
     L, H, C, T, B, V = cfg
     mg.manual_seed(0)
     with mg.backend(backend):
@@ -66,17 +60,11 @@ def minigrad_step(cfg, idx, tgt, backend, fused):
     losses = []
 
     def step():
-        original = gpt_module.scaled_dot_product_attention
-        if fused:
-            gpt_module.scaled_dot_product_attention = _fused_sdpa
-        try:
-            with mg.backend(backend):
-                loss = model(x, targets=y).loss
-                loss.backward()
-                opt.step()
-                opt.zero_grad()
-        finally:
-            gpt_module.scaled_dot_product_attention = original
+        with mg.backend(backend):
+            loss = model(x, targets=y).loss
+            loss.backward()
+            opt.step()
+            opt.zero_grad()
         losses.append(loss.item())
     return step, model, losses
 
@@ -151,30 +139,36 @@ if torch is not None:
 
 
 def main():
+    global CLOCK
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--quick", action="store_true", help="only the nanoGPT CPU config, 3 repeats")
     p.add_argument("--repeat", type=int, default=5)
     p.add_argument("--threads", type=int, default=len(os.sched_getaffinity(0)))
+    p.add_argument("--cpu-time", action="store_true", help="time with process CPU time")
+    p.add_argument("--skip-numpy", action="store_true", help="leave out the NumPy backend")
     args = p.parse_args()
+    if args.cpu_time:
+        CLOCK = time.process_time
     repeat = 3 if args.quick else args.repeat
     import numba
     numba.set_num_threads(min(args.threads, numba.config.NUMBA_NUM_THREADS))
     if torch is not None:
         torch.set_num_threads(args.threads)
-    print(f"threads: {args.threads}; load average before: {os.getloadavg()[0]:.1f}")
+    print(f"threads: {args.threads}; clock: {'CPU' if args.cpu_time else 'wall'}; "
+          f"load average before: {os.getloadavg()[0]:.1f}; malloc reuse: {mg.memory.malloc_tuned()}")
     print("\n### GPT training step, float32 (ms, best of repeats [median]; ratio = minigrad / torch)\n")
-    print("| config (L, H, C, T, B, V) | numpy | numba | numba+fused | torch "
-          "| numpy/torch | numba/torch | numba+fused/torch | first-step losses |")
-    print("|---|---|---|---|---|---|---|---|---|")
+    print("| config (L, H, C, T, B, V) | numpy | numba | torch | numpy/torch | numba/torch "
+          "| first-step losses |")
+    print("|---|---|---|---|---|---|---|")
+    variants = [("numba", "numba")] if args.skip_numpy else [("numpy", "numpy"), ("numba", "numba")]
     for cfg in CONFIGS[:1] if args.quick else CONFIGS:
         L, H, C, T, B, V = cfg
         rng = np.random.default_rng(0)
         idx = rng.integers(0, V, (B, T))
         tgt = np.roll(idx, -1, axis=1)
         times, losses = {}, {}
-        for name, backend, fused in [("numpy", "numpy", False), ("numba", "numba", False),
-                                     ("numba+fused", "numba", True)]:
-            step, _, ls = minigrad_step(cfg, idx, tgt, backend, fused)
+        for name, backend in variants:
+            step, _, ls = minigrad_step(cfg, idx, tgt, backend)
             times[name] = best_ms(step, repeat)
             losses[name] = ls[0]
         if torch is not None:
@@ -183,9 +177,9 @@ def main():
             losses["torch"] = ls[0]
         tt = times.get("torch", (None,))[0]
         cell = lambda n: f"{times[n][0]:.1f} [{times[n][1]:.1f}]" if n in times else "—"  # noqa
-        rat = lambda n: f"{times[n][0] / tt:.2f}" if tt else "—"  # noqa
-        print(f"| {cfg} | {cell('numpy')} | {cell('numba')} | {cell('numba+fused')} | {cell('torch')} "
-              f"| {rat('numpy')} | {rat('numba')} | {rat('numba+fused')} "
+        rat = lambda n: f"{times[n][0] / tt:.2f}" if tt and n in times else "—"  # noqa
+        print(f"| {cfg} | {cell('numpy')} | {cell('numba')} | {cell('torch')} "
+              f"| {rat('numpy')} | {rat('numba')} "
               f"| {' / '.join(f'{v:.4f}' for v in losses.values())} |")
     print(f"\nload average after: {os.getloadavg()[0]:.1f}")
 

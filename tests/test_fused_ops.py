@@ -112,3 +112,37 @@ def test_reference_gelu_backward_is_the_derivative(approximate):
     h = 1e-6
     numeric = (ref.gelu(x + h, approximate) - ref.gelu(x - h, approximate)) / (2 * h)
     assert np.allclose(ref.gelu_backward(x, np.ones_like(x), approximate), numeric, atol=1e-8)
+
+
+# --- Linear -----------------------------------------------------------------------------------
+@pytest.mark.parametrize("dt", DTYPES)
+@pytest.mark.parametrize("xshape", [(4, 7, 33), (130, 33), (1, 33)])
+def test_linear_fused_equals_composite(on_backend, dt, xshape):
+    xa, wa, ba = _x(xshape, dt), _x((50, 33), dt, 1), _x((50,), dt, 2)
+    ga = _x(xshape[:-1] + (50,), dt, 3)
+    leaves = [[mg.tensor(a, requires_grad=True) for a in (xa, wa, ba)] for _ in range(2)]
+    y1 = F.linear(*leaves[0])
+    x, w, b = leaves[1]
+    y2 = x @ w.mT + b
+    assert y1._node.name == "linear" and y1.shape == y2.shape
+    assert_close(y1.numpy(), y2.numpy())
+    y1.backward(mg.tensor(ga))
+    y2.backward(mg.tensor(ga))
+    for a, b in zip(leaves[0], leaves[1]):
+        assert a.grad.shape == b.grad.shape and a.grad.dtype == dt
+        assert_close(a.grad.numpy(), b.grad.numpy(), factor=4)
+
+
+def test_linear_fused_gradcheck_and_gradgradcheck(on_backend):
+    x = mg.tensor(_x((2, 3, 4), np.float64), requires_grad=True)
+    w = mg.tensor(_x((5, 4), np.float64, 1), requires_grad=True)
+    b = mg.tensor(_x((5,), np.float64, 2), requires_grad=True)
+    assert mg.gradcheck(F.linear, (x, w, b))
+    assert mg.gradgradcheck(F.linear, (x, w, b))
+
+
+def test_linear_shape_errors_name_the_op():
+    with pytest.raises(mg.ShapeError, match="linear: input has 3 features"):
+        F.linear(mg.ones(2, 3), mg.ones(5, 4), mg.ones(5))
+    with pytest.raises(mg.ShapeError, match="linear: bias of shape"):
+        F.linear(mg.ones(2, 4), mg.ones(5, 4), mg.ones(4))

@@ -142,10 +142,21 @@ def mse_loss(input: Tensor, target, reduction: str = "mean") -> Tensor:
 
 # --- layers as functions ----------------------------------------------------------------
 def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
-    """y = x Wᵀ + b with W of shape (out, in), as in PyTorch."""
+    """y = x Wᵀ + b with W of shape (out, in), as in PyTorch.
+
+    With a bias and matching float dtypes this is one op (ops/fused.py: the bias is added
+    into the product, and the backward gives ∂x, ∂W, ∂b directly); it computes the same as
+    the composite below.
+    """
     if x.shape[-1] != weight.shape[1]:
         raise ShapeError(f"linear: input has {x.shape[-1]} features (shape {x.shape}) but the "
                          f"weight expects {weight.shape[1]} (weight shape {weight.shape})")
+    if bias is not None and bias.shape != (weight.shape[0],):
+        raise ShapeError(f"linear: bias of shape {bias.shape} does not match the weight's "
+                         f"{weight.shape[0]} outputs (weight shape {weight.shape})")
+    if (bias is not None and x.ndim >= 2 and x.dtype.kind == "f"
+            and x.dtype == weight.dtype == bias.dtype):
+        return _fused.linear(x, weight, bias)
     if x.ndim > 2:   # (B, T, in) -> (B·T, in): one matrix product, and one for the weight's gradient
         y = (x.reshape(-1, x.shape[-1]) @ weight.mT).reshape(*x.shape[:-1], weight.shape[0])
     else:

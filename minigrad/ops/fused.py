@@ -1,4 +1,4 @@
-"""GELU and LayerNorm as single primitives backed by backend kernels (§3.1, §8 模型效率).
+"""GELU, LayerNorm and Linear as single primitives backed by backend kernels (§3.1, §8 模型效率).
 
 `nn.functional` writes both formulas from engine ops (gelu_composite, layer_norm_composite):
 readable and differentiable to any order, but ~10 small ops forward and ~20 backward, each a
@@ -77,6 +77,41 @@ class FusedLayerNorm(Function):
                 Tensor(db.astype(bias.dtype, copy=False)) if self.needs_input_grad[2] else None)
 
 
+class FusedLinear(Function):
+    """y = x Wᵀ + b as one node: the bias is added into the product's fresh output, and the
+    backward makes the three gradients directly (W (out, in), b (out,), x (..., in)):
+
+        ∂L/∂x = g W        ∂L/∂W = gᵀ x        ∂L/∂b = Σ_rows g
+
+    (The composite x @ W.mT + b costs a transpose node, a separate addition pass, and a
+    reduction of g for the broadcast bias.)"""
+    name = "linear"
+    differentiable = False
+
+    def forward(self, x, weight, bias):
+        mm = backends.current().matmul
+        y = mm(x.reshape(-1, x.shape[-1]), weight.T)                     # (N, out)
+        y += bias                                                         # in place: y is new
+        return y.reshape(x.shape[:-1] + (weight.shape[0],))
+
+    def backward(self, g):
+        x, weight, bias = self.inputs
+        if mode.grad_enabled:
+            return _composite_grads(self, (x @ weight.mT) + bias, g)
+        mm = backends.current().matmul
+        g2 = g.data.reshape(-1, weight.shape[0])                          # (N, out)
+        x2 = x.data.reshape(-1, weight.shape[1])                          # (N, in)
+        need_x, need_w, need_b = self.needs_input_grad
+        return (Tensor(mm(g2, weight.data).reshape(x.shape).astype(x.dtype, copy=False))
+                if need_x else None,
+                Tensor(mm(g2.T, x2).astype(weight.dtype, copy=False)) if need_w else None,
+                Tensor(g2.sum(axis=0).astype(bias.dtype, copy=False)) if need_b else None)
+
+
+def linear(x: Tensor, weight: Tensor, bias: Tensor) -> Tensor:
+    return FusedLinear.apply(x, weight, bias)
+
+
 def gelu(x: Tensor, approximate: str) -> Tensor:
     return FusedGelu.apply(x, approximate=approximate)
 
@@ -86,5 +121,5 @@ def layer_norm(x: Tensor, weight: Tensor, bias: Tensor, eps: float) -> Tensor:
     return FusedLayerNorm.apply(x, weight, bias, eps=eps)
 
 
-__all__ = ["gelu", "layer_norm", "has_kernels", "FusedGelu", "FusedLayerNorm"]
+__all__ = ["gelu", "layer_norm", "linear", "has_kernels", "FusedGelu", "FusedLayerNorm", "FusedLinear"]
 _ = np  # numpy is used through the backends
