@@ -24,6 +24,7 @@ import time
 import numpy as np
 
 import minigrad as mg
+import minigrad.nn.functional as F
 from minigrad.models.gpt import GPT, GPTConfig
 
 try:
@@ -36,6 +37,11 @@ CONFIGS = [(4, 4, 128, 64, 12, 65), (6, 8, 256, 256, 16, 256)]
 
 
 CLOCK = time.perf_counter
+
+
+def _composite_linear(x, weight, bias=None):
+    y = (x.reshape(-1, x.shape[-1]) @ weight.mT).reshape(*x.shape[:-1], weight.shape[0])
+    return y + bias if bias is not None else y
 
 
 def best_ms(step, repeat):
@@ -146,7 +152,17 @@ def main():
     p.add_argument("--threads", type=int, default=len(os.sched_getaffinity(0)))
     p.add_argument("--cpu-time", action="store_true", help="time with process CPU time")
     p.add_argument("--skip-numpy", action="store_true", help="leave out the NumPy backend")
+    p.add_argument("--no-fused", action="store_true",
+                   help="ablation: GELU, LayerNorm, Linear and AdamW as composite engine ops "
+                        "(the fused attention stays); with MINIGRAD_MALLOC=system in the "
+                        "environment, malloc's default behaviour too")
     args = p.parse_args()
+    if args.no_fused:
+        from minigrad.backends import numba_cpu
+        from minigrad.ops import fused
+        fused.has_kernels = lambda *names: False          # F.gelu/layer_norm: composite
+        F.linear = _composite_linear                      # x @ Wᵀ + b as three engine ops
+        del numba_cpu.adam_update                         # AdamW: optim/adam.py's NumPy lines
     if args.cpu_time:
         CLOCK = time.process_time
     repeat = 3 if args.quick else args.repeat
@@ -155,7 +171,8 @@ def main():
     if torch is not None:
         torch.set_num_threads(args.threads)
     print(f"threads: {args.threads}; clock: {'CPU' if args.cpu_time else 'wall'}; "
-          f"load average before: {os.getloadavg()[0]:.1f}; malloc reuse: {mg.memory.malloc_tuned()}")
+          f"load average before: {os.getloadavg()[0]:.1f}; malloc reuse: {mg.memory.malloc_tuned()}; "
+          f"fused element-wise kernels: {not args.no_fused}")
     print("\n### GPT training step, float32 (ms, best of repeats [median]; ratio = minigrad / torch)\n")
     print("| config (L, H, C, T, B, V) | numpy | numba | torch | numpy/torch | numba/torch "
           "| first-step losses |")

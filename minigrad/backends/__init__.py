@@ -15,6 +15,13 @@ Every backend provides the same names, with the same array-in, array-out contrac
     attention_backward(q, k, v, bias, causal, scale, out, lse, dout) -> dq, dk, dv
     to_device(a), to_host(a)                       (identity on the CPU backends)
 
+Optional kernels (ops/fused.py uses them when the active backend has them, and the composite
+formula from engine ops otherwise; numpy and numba have them, cuda does not yet):
+
+    gelu(x, approximate), gelu_backward(x, g, approximate)
+    layer_norm(x, w, b, eps) -> y, mean, rstd      layer_norm_backward(x, w, mean, rstd, g)
+    adam_update(p, g, m, v, ...) -> bool           (numba only; optim/adam.py's NumPy lines otherwise)
+
 and agrees with numpy_ref.py within a stated tolerance (tests/test_kernels.py: relative error
 <= 1e-5 in float32, <= 1e-12 in float64).
 
