@@ -276,7 +276,76 @@ plt.tight_layout(); plt.show()
 # `python benchmarks/bench_kernels.py` measures more kernels and sizes.
 # Memory is the other half of the gain: the reference's peak above grows as $T^2$, the fused kernel's
 # extra memory is one tile per thread ($64 \times 128$ floats) plus $L$.
+
+# %% [markdown]
+# ## 3b. A whole training step: fused element-wise kernels, and memory
 #
+# Attention is one part of a training step. The others are matrix products and element-wise work.
+# Written from engine ops, GELU (§3.1) is about ten small ops forward and fifteen backward, each a
+# pass over a (batch, tokens, 4·width) array with a temporary of its own; LayerNorm is similar. On the
+# numpy and numba backends `F.gelu` and `F.layer_norm` run one **fused** op instead
+# (`minigrad/ops/fused.py`): one kernel forward, one backward, whose derivative is written out in
+# `backends/numpy_ref.py`. The formula as engine ops stays in `F.gelu_composite` and is what a second
+# derivative differentiates (`create_graph=True`). Count the graph nodes and time both, on the numba
+# backend, for one GPT MLP activation:
+
+# %%
+import minigrad.nn.functional as F
+
+
+def graph_size(t):
+    """Number of op nodes behind tensor t."""
+    seen, stack = set(), [t._node]
+    while stack:
+        node = stack.pop()
+        if node is None or id(node) in seen:
+            continue
+        seen.add(id(node))
+        stack.extend(getattr(x, "_node", None) for x in node.inputs)
+    return len(seen)
+
+
+h = mg.tensor(rng.standard_normal((12, 64, 512)).astype(np.float32), requires_grad=True)
+with mg.backend("numba"):
+    fused_y, composite_y = F.gelu(h, "tanh"), F.gelu_composite(h, "tanh")
+    print("graph nodes: fused", graph_size(fused_y), "  composite", graph_size(composite_y))
+    print("max |fused - composite| =", float(np.abs(fused_y.numpy() - composite_y.numpy()).max()))
+    for name, fn in (("fused", lambda: F.gelu(h, "tanh").sum().backward()),
+                     ("composite", lambda: F.gelu_composite(h, "tanh").sum().backward())):
+        print(f"{name:9s} forward + backward: {best_time(fn):6.2f} ms")
+
+# %% [markdown]
+# The second lesson of the training step is about memory, not arithmetic. A step makes hundreds of
+# temporaries of 0.1–20 MB and frees them moments later. By default the C library's `malloc` returns
+# such blocks to the operating system on `free`, so the next temporary gets fresh pages, and the first
+# write to each 4 KiB page is a *page fault*: on the machine this was written on, a GPT step took
+# 34,000 of them and ran twice as slowly as it needed to. `minigrad/memory.py` asks `malloc` (through
+# `mallopt`) to keep freed blocks for reuse; the counter below is the operating system's count of page
+# faults of this process while it allocates and frees 30 arrays of 1.5 MB, ten times:
+
+# %%
+import resource
+
+
+def faults_while_allocating(rounds=10):
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+    for _ in range(rounds):
+        temporaries = [np.ones((12, 64, 512), np.float32) * 2.0 for _ in range(30)]
+        del temporaries
+    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before
+
+
+print("malloc keeps freed memory (minigrad.memory):", mg.memory.malloc_tuned())
+print("page faults for 300 arrays of 1.5 MB:", faults_while_allocating(),
+      "\n(about 115,000 when every array gets fresh pages, as with MINIGRAD_MALLOC=system; with reuse"
+      "\n only memory the process has not used before faults)")
+
+# %% [markdown]
+# With matrix products in Numba's thread pool, fused attention, fused GELU / LayerNorm / Linear / AdamW
+# and memory reuse, minigrad's GPT step runs at about PyTorch's speed on this machine's CPU
+# (`benchmarks/bench_train.py`; the table and what each change bought are in `benchmarks/README.md`).
+#
+# %% [markdown]
 # ## 4. The GPU kernels (numba.cuda)
 #
 # `minigrad/backends/cuda.py` holds the same names for an NVIDIA GPU, written with `numba.cuda`: a thread
