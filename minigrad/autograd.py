@@ -214,6 +214,7 @@ def run_backward(roots, seeds, create_graph=False, capture=None, accumulate=True
 
     with set_grad_enabled(create_graph):
         grads = {}            # id(node) -> gradient of that node's output so far
+        owned = set()         # ids whose gradient array the engine may add into in place
         root_nodes = []
         for root, seed in zip(roots, seeds):
             if not isinstance(seed, Tensor):
@@ -249,10 +250,42 @@ def run_backward(roots, seeds, create_graph=False, capture=None, accumulate=True
                     _check_backward(node, t, g)
                 if t._node is None:
                     _deliver_leaf(t, g, accumulate, captured_leaves, results)
-                else:
+                elif create_graph:
                     key = id(t._node)
                     grads[key] = grads[key] + g if key in grads else g
+                else:
+                    _accumulate(grads, owned, id(t._node), g)
     return results
+
+
+def _accumulate(grads, owned, key, g):
+    """grads[key] += g without a graph, reusing memory where it is safe (§8 模型效率).
+
+    A backward rule may hand the same array to several inputs (Add returns g, g), so an
+    incoming gradient is only written into when it is *private*: an array this engine summed
+    itself, or a fresh one marked `_private` by its op (ScatterAdd's zeros).  A gradient marked
+    `_scatter = (index, values)` is zero outside a basic-slice `index` (the backward of
+    x[index], e.g. of split/chunk), so adding it touches only that slice.
+    """
+    if key not in grads:
+        grads[key] = g
+        if getattr(g, "_private", False):
+            owned.add(key)
+        return
+    acc = grads[key]
+    if key not in owned and getattr(g, "_private", False):
+        acc, g = g, acc                              # write into the private one
+        grads[key] = acc
+        owned.add(key)
+    if key in owned:
+        scatter = getattr(g, "_scatter", None)
+        if scatter is not None:
+            acc.data[scatter[0]] += scatter[1]       # only the slice that is not zero
+        else:
+            np.add(acc.data, g.data, out=acc.data)
+        return
+    grads[key] = acc + g                             # a new array, ours from now on
+    owned.add(key)
 
 
 def _deliver_leaf(t, g, accumulate, captured_leaves, results):

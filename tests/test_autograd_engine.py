@@ -431,3 +431,38 @@ def test_gradgradcheck_fails_for_a_backward_outside_the_graph():
     assert mg.gradcheck(NumpySigmoid.apply, [x])
     with pytest.raises(mg.GradcheckError):
         mg.gradgradcheck(NumpySigmoid.apply, [x])
+
+
+def test_in_place_gradient_accumulation_does_not_corrupt_shared_gradients():
+    """The engine adds gradients in place only into arrays it owns (autograd._accumulate):
+    Add hands the same gradient to both inputs, getitem's backward marks its output as
+    private and as zero outside the slice.  Every combination against float64 numbers."""
+    rng = np.random.default_rng(0)
+    xa = rng.standard_normal((4, 6))
+    x = mg.tensor(xa, requires_grad=True)
+    h = x * 2.0                                  # a non-leaf that receives many gradients
+    a, b = h + 1.0, h * 3.0                      # Add: g reaches h, and the same g reaches ...
+    s = a + b                                    # ... both a and b (one shared array)
+    q, k, v = h.split(2, dim=1)                  # three getitems with basic slices
+    parts = [s.sum(), (q * 5.0).sum(), (k * 7.0).sum(), (v * v).sum(), (h[1:3] * 11.0).sum(),
+             (h[np.array([0, 0, 3])] * 13.0).sum()]   # an advanced index, with a repeat
+    loss = parts[0]
+    for p in parts[1:]:
+        loss = loss + p
+    loss.backward()
+    hh = 2 * xa
+    dh = np.full_like(xa, 1.0 + 3.0)
+    dh[:, 0:2] += 5.0
+    dh[:, 2:4] += 7.0
+    dh[:, 4:6] += 2 * hh[:, 4:6]
+    dh[1:3] += 11.0
+    dh[0] += 2 * 13.0
+    dh[3] += 13.0
+    np.testing.assert_allclose(x.grad.numpy(), 2 * dh, rtol=1e-12)
+
+
+def test_a_slice_gradient_accumulates_into_a_captured_non_leaf():
+    x = mg.tensor(np.arange(6.0).reshape(2, 3), requires_grad=True)
+    y = x * 1.0
+    g, = mg.grad((y[:, :2] * 2.0).sum() + (y * 3.0).sum(), [y])
+    np.testing.assert_allclose(g.numpy(), [[5, 5, 3], [5, 5, 3]])

@@ -207,3 +207,40 @@ def test_layer_norm_kernels(be, dt, rows, n):
                          ref.layer_norm_backward(x, w, mean0, rstd0, g)):
         assert got.dtype == dt
         assert_close(got, want, factor=4)
+
+
+# --- Linear and scatter-add kernels ------------------------------------------------------------------
+@pytest.mark.parametrize("dt", DTYPES)
+@pytest.mark.parametrize("n,k,m", [(768, 128, 384), (301, 77, 130), (3, 5, 7)])
+def test_linear_kernels(be, dt, n, k, m):
+    rng = _rng(4)
+    x, w, b, g = (rng.standard_normal(s).astype(dt) for s in ((n, k), (m, k), (m,), (n, m)))
+    assert_close(be.linear(x, w, b), ref.linear(x, w, b))
+    for got, want in zip(be.linear_weight_grads(x, g), ref.linear_weight_grads(x, g)):
+        assert got.dtype == dt
+        assert_close(got, want, factor=4)
+
+
+@pytest.mark.parametrize("dt", DTYPES)
+@pytest.mark.parametrize("case", ["embedding", "tuple", "3d_table", "negative", "pairs"])
+def test_index_add(be, dt, case):
+    rng = _rng(5)
+    out = rng.standard_normal((50, 33)).astype(dt)
+    ids = rng.integers(0, 50, (16, 40))                    # many repeats
+    if case == "embedding":
+        index, g = ids, rng.standard_normal((16, 40, 33)).astype(dt)
+    elif case == "tuple":
+        index, g = (ids,), rng.standard_normal((16, 40, 33)).astype(dt)
+    elif case == "3d_table":
+        out = rng.standard_normal((50, 3, 11)).astype(dt)
+        index, g = ids, rng.standard_normal((16, 40, 3, 11)).astype(dt)
+    elif case == "negative":                              # numpy semantics: -1 is the last row
+        index, g = ids - 25, rng.standard_normal((16, 40, 33)).astype(dt)
+    else:                                                  # (rows, cols) pairs, as cross-entropy picks
+        index = (rng.integers(0, 50, 200), rng.integers(0, 33, 200))
+        g = rng.standard_normal(200).astype(dt)
+    want = out.copy()
+    ref.index_add(want, index, g)
+    got = out.copy()
+    be.index_add(got, index, g)
+    assert_close(got, want, factor=4)

@@ -70,6 +70,40 @@ def _mm_at_b(at, b, parts):                    # parts[p] = at[rows p]ᵀ b[rows
             parts[p][:] = 0
 
 
+# A Linear layer's own two kernels (ops/fused.py FusedLinear): the bias is added to each block
+# of rows right after its product (still in cache, in parallel), and the bias gradient Σ_rows g
+# is summed by the same thread, over the same rows, as its part of the weight gradient.
+@jit(parallel=True)
+def _mm_rows_bias(a, b, bias, out, nblocks):   # out = a b + bias;  bias (m,)
+    n, m = a.shape[0], b.shape[1]
+    rows = (n + nblocks - 1) // nblocks
+    for blk in prange(nblocks):
+        i0 = blk * rows
+        i1 = min(i0 + rows, n)
+        if i0 < i1:
+            np.dot(a[i0:i1], b, out[i0:i1])
+            for i in range(i0, i1):
+                for j in range(m):
+                    out[i, j] += bias[j]
+
+
+@jit(parallel=True)
+def _mm_at_b_colsum(at, b, parts, sums):       # as _mm_at_b, and sums[p] = Σ_{rows p} at
+    K, P, n = at.shape[0], parts.shape[0], at.shape[1]
+    rows = (K + P - 1) // P
+    for p in prange(P):
+        k0 = p * rows
+        k1 = min(k0 + rows, K)
+        sums[p][:] = 0
+        if k0 < k1:
+            np.dot(at[k0:k1].T, b[k0:k1], parts[p])
+            for k in range(k0, k1):
+                for j in range(n):
+                    sums[p, j] += at[k, j]
+        else:
+            parts[p][:] = 0
+
+
 @jit(parallel=True)
 def _bmm(a, b, out, nblocks):                  # a (Z, n, k), b (Zb, k, m), Zb in {1, Z}
     Z, n = a.shape[0], a.shape[1]
@@ -111,6 +145,32 @@ def _matmul_2d(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     out = np.empty((n, m), dtype=a.dtype)
     _mm_rows(a, b, out, _blocks(1, n))
     return out
+
+
+def linear(x: np.ndarray, weight: np.ndarray, bias: np.ndarray) -> np.ndarray:
+    """x (N, in) @ weight (out, in)ᵀ + bias (out,) -> (N, out); see numpy_ref.linear."""
+    if not (_supported(x, weight, bias) and x.ndim == 2 and x.size * weight.shape[0] >= 32768):
+        from . import numpy_ref
+        return numpy_ref.linear(x, weight, bias)
+    x, bias = np.ascontiguousarray(x), np.ascontiguousarray(bias)
+    out = np.empty((x.shape[0], weight.shape[0]), dtype=x.dtype)
+    _mm_rows_bias(x, _blas_ready(weight).T, bias, out, _blocks(1, x.shape[0]))
+    return out
+
+
+def linear_weight_grads(x: np.ndarray, g: np.ndarray):
+    """x (N, in), g (N, out) -> (gᵀ x (out, in), Σ_rows g (out,)); see numpy_ref."""
+    if not (_supported(x, g) and x.ndim == 2 and x.size * g.shape[1] >= 32768):
+        from . import numpy_ref
+        return numpy_ref.linear_weight_grads(x, g)
+    x, g = np.ascontiguousarray(x), np.ascontiguousarray(g)
+    P = _blocks(1, x.shape[0])
+    parts = np.empty((P, g.shape[1], x.shape[1]), dtype=x.dtype)
+    sums = np.empty((P, g.shape[1]), dtype=x.dtype)
+    _mm_at_b_colsum(g, x, parts, sums)        # gᵀ x: g plays "at" (N, out), x plays b (N, in)
+    if P == 1:
+        return parts[0], sums[0]
+    return parts.sum(axis=0), sums.sum(axis=0)
 
 
 def matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -263,3 +323,39 @@ def log_softmax_backward(y: np.ndarray, g: np.ndarray, dim: int) -> np.ndarray:
 
 from .numba_fused import (adam_update, gelu, gelu_backward, layer_norm,  # noqa: E402,F401
                           layer_norm_backward)
+
+
+# --- scatter-add of rows (the backward of an embedding lookup) --------------------------------
+# out[ids[i], :] += g[i, :].  Repeated ids accumulate, so rows cannot be split between threads;
+# the columns can: each thread adds its own slice of columns for every id.  (np.add.at took
+# 18.5 ms for a (16, 256) batch of ids into a (256, 256) table; this takes well under 1 ms.)
+@jit(parallel=True)
+def _index_add_rows(out, ids, g, nblocks):     # out (V, C), ids (n,), g (n, C)
+    C = out.shape[1]
+    cols = (C + nblocks - 1) // nblocks
+    for blk in prange(nblocks):
+        j0 = blk * cols
+        j1 = min(j0 + cols, C)
+        for i in range(ids.shape[0]):
+            r = ids[i]
+            for j in range(j0, j1):
+                out[r, j] += g[i, j]
+
+
+def index_add(out: np.ndarray, index, g: np.ndarray) -> None:
+    """out[index] += g in place, repeated indices accumulating; see numpy_ref.index_add.
+    The kernel handles one integer array indexing the first dim (an embedding table);
+    anything else goes to np.add.at."""
+    ids = index[0] if isinstance(index, tuple) and len(index) == 1 else index
+    if (isinstance(ids, np.ndarray) and ids.dtype.kind in "iu" and out.ndim >= 2
+            and _supported(out, g) and out.flags.c_contiguous
+            and g.shape == ids.shape + out.shape[1:] and ids.size
+            and ids.min() >= 0 and ids.max() < out.shape[0]):
+        width = int(np.prod(out.shape[1:]))
+        g2 = np.ascontiguousarray(g).reshape(-1, width)
+        nblocks = max(1, min(numba.get_num_threads(), width // 32))
+        _index_add_rows(out.reshape(out.shape[0], width), ids.reshape(-1).astype(np.int64, copy=False),
+                        g2, nblocks)
+        return
+    np.add.at(out, index, g)
+

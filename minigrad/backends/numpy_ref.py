@@ -152,3 +152,21 @@ def layer_norm_backward(x, weight, mean, rstd, g):
                           - xhat * (gh * xhat).mean(axis=-1, keepdims=True))
     return (dx.astype(x.dtype, copy=False), (g * xhat).sum(axis=0).astype(x.dtype, copy=False),
             g.sum(axis=0).astype(x.dtype, copy=False))
+
+
+# --- Linear (§3.1): y = x Wᵀ + b, and the gradients of W and b ---------------------------------
+def linear(x: np.ndarray, weight: np.ndarray, bias: np.ndarray) -> np.ndarray:
+    """x (N, in), weight (out, in), bias (out,) -> x Wᵀ + b (N, out)  (this module's matmul)."""
+    return matmul(x, weight.T) + bias
+
+
+def linear_weight_grads(x: np.ndarray, g: np.ndarray):
+    """Given g = ∂L/∂y (N, out):  ∂L/∂W = gᵀ x (out, in),  ∂L/∂b = Σ_rows g (out,)."""
+    return matmul(g.T, x), g.sum(axis=0)
+
+
+# --- scatter-add (the adjoint of indexing): out[index] += g, repeated indices accumulate ----------
+def index_add(out: np.ndarray, index, g: np.ndarray) -> None:
+    """In place.  The backward of an embedding lookup: every row id collects the gradients of
+    all the positions that read it."""
+    np.add.at(out, index, g)

@@ -89,23 +89,32 @@ class FusedLinear(Function):
     differentiable = False
 
     def forward(self, x, weight, bias):
-        mm = backends.current().matmul
-        y = mm(x.reshape(-1, x.shape[-1]), weight.T)                     # (N, out)
-        y += bias                                                         # in place: y is new
+        be = backends.current()
+        x2 = x.reshape(-1, x.shape[-1])                                   # (N, in)
+        if hasattr(be, "linear"):
+            y = be.linear(x2, weight, bias)                               # one kernel
+        else:
+            y = be.matmul(x2, weight.T)                                   # (N, out)
+            y += bias                                                     # in place: y is new
         return y.reshape(x.shape[:-1] + (weight.shape[0],))
 
     def backward(self, g):
         x, weight, bias = self.inputs
         if mode.grad_enabled:
             return _composite_grads(self, (x @ weight.mT) + bias, g)
-        mm = backends.current().matmul
+        be = backends.current()
         g2 = g.data.reshape(-1, weight.shape[0])                          # (N, out)
         x2 = x.data.reshape(-1, weight.shape[1])                          # (N, in)
         need_x, need_w, need_b = self.needs_input_grad
-        return (Tensor(mm(g2, weight.data).reshape(x.shape).astype(x.dtype, copy=False))
-                if need_x else None,
-                Tensor(mm(g2.T, x2).astype(weight.dtype, copy=False)) if need_w else None,
-                Tensor(g2.sum(axis=0).astype(bias.dtype, copy=False)) if need_b else None)
+        gx = be.matmul(g2, weight.data).reshape(x.shape) if need_x else None
+        if need_w and hasattr(be, "linear_weight_grads"):
+            gw, gb = be.linear_weight_grads(x2, g2)                       # one pass over g
+        else:
+            gw = be.matmul(g2.T, x2) if need_w else None
+            gb = g2.sum(axis=0) if need_b else None
+        return (Tensor(gx.astype(x.dtype, copy=False)) if need_x else None,
+                Tensor(gw.astype(weight.dtype, copy=False)) if need_w else None,
+                Tensor(gb.astype(bias.dtype, copy=False)) if need_b else None)
 
 
 def linear(x: Tensor, weight: Tensor, bias: Tensor) -> Tensor:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import backends
 from ..autograd import sum_to_shape
 from ..tensor import Function, ShapeError, Tensor
 
@@ -95,7 +96,12 @@ class GetItem(Function):
         return np.asarray(out)
 
     def backward(self, g):
-        return ScatterAdd.apply(g, index=self.index, shape=self.in_shape)
+        out = ScatterAdd.apply(g, index=self.index, shape=self.in_shape)
+        if not out.requires_grad:              # no graph of the gradient: the engine may
+            out._private = True                # add into this fresh array, and, for a basic
+            if _is_basic(self.index):          # index, knows it is zero outside the slice
+                out._scatter = (self.index, g.data)
+        return out
 
 
 class ScatterAdd(Function):
@@ -108,8 +114,8 @@ class ScatterAdd(Function):
         out = np.zeros(shape, dtype=g.dtype)
         if _is_basic(index):
             out[index] = g                 # a basic slice selects each element at most once
-        else:
-            np.add.at(out, index, g)       # repeated indices accumulate
+        else:                              # repeated indices accumulate: np.add.at, or a kernel
+            getattr(backends.current(), "index_add", np.add.at)(out, index, g)
         return out
 
     def backward(self, gg):
