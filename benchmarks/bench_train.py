@@ -165,6 +165,8 @@ def main():
     p.add_argument("--threads", type=int, default=len(os.sched_getaffinity(0)))
     p.add_argument("--cpu-time", action="store_true", help="time with process CPU time")
     p.add_argument("--skip-numpy", action="store_true", help="leave out the NumPy backend")
+    p.add_argument("--pairs", type=int, default=0,
+                   help="also time N interleaved minigrad/torch pairs (median of per-pair ratios)")
     p.add_argument("--no-fused", action="store_true",
                    help="ablation: GELU, LayerNorm, Linear and AdamW as composite engine ops "
                         "(the fused attention stays); with MINIGRAD_MALLOC=system in the "
@@ -211,7 +213,36 @@ def main():
         print(f"| {cfg} | {cell('numpy')} | {cell('numba')} | {cell('torch')} "
               f"| {rat('numpy')} | {rat('numba')} "
               f"| {' / '.join(f'{v:.4f}' for v in losses.values())} |")
+    if args.pairs and torch is not None:
+        interleaved(args.pairs, CONFIGS[:1] if args.quick else CONFIGS)
     print(f"\nload average after: {os.getloadavg()[0]:.1f}")
+
+
+def interleaved(pairs, configs):
+    """minigrad (numba) and torch steps alternating, `pairs` times: each pair's ratio is taken
+    a second apart, so a slow stretch of the shared machine hits both sides of it."""
+    print(f"\n### Interleaved: {pairs} pairs of steps (minigrad numba, then torch), ratio per pair\n")
+    print("| config (L, H, C, T, B, V) | median ratio | quartiles | minigrad median ms | torch median ms |")
+    print("|---|---|---|---|---|")
+    for cfg in configs:
+        L, H, C, T, B, V = cfg
+        rng = np.random.default_rng(0)
+        idx = rng.integers(0, V, (B, T))
+        tgt = np.roll(idx, -1, axis=1)
+        mstep, _, _ = minigrad_step(cfg, idx, tgt, "numba")
+        tstep, _ = torch_step(cfg, idx, tgt)
+        ms, ts = [], []
+        for i in range(pairs + 2):
+            for step, out in ((mstep, ms), (tstep, ts)):
+                time.sleep(0.1)            # let the other library's thread pool go quiet
+                step()                     # one untimed step on this side
+                t0 = CLOCK()
+                step()
+                out.append(CLOCK() - t0)
+        ms, ts = np.array(ms[2:]) * 1e3, np.array(ts[2:]) * 1e3
+        r = ms / ts
+        q1, q2, q3 = np.percentile(r, [25, 50, 75])
+        print(f"| {cfg} | **{q2:.2f}** | {q1:.2f}–{q3:.2f} | {np.median(ms):.1f} | {np.median(ts):.1f} |")
 
 
 if __name__ == "__main__":
