@@ -39,27 +39,32 @@ def to_host(a):
 # see benchmarks/README.md).
 #
 # The three shapes of a Linear layer's step, and how each is split over the threads:
-#   forward          y  = x W        (N, k) @ (k, m)    rows of x           _mm_rows
+#   forward          y  = x W + b    (N, k) @ (k, m)    rows of x           _mm_rows (+ bias)
 #   input gradient   gx = g Wᵀ       (N, m) @ (m, k)    rows of g           _mm_rows (Wᵀ read in place)
-#   weight gradient  gW = xᵀ g       (k, N) @ (N, m)    the N summed rows   _mm_at_b (partial sums)
+#   weight gradient  gW = xᵀ g       (k, N) @ (N, m)    the N summed rows   _mm_at_b (partial sums;
+#                    gb = Σ_rows g                                                   + bias gradient)
 # A transposed operand is never copied: BLAS reads it transposed (`.T` of a C array is an
 # F-contiguous array, which np.dot hands to BLAS with the transpose flag).
 
 
 @jit(parallel=True)
-def _mm_rows(a, b, out, nblocks):              # a (n, k) C, b (k, m) C or F, out (n, m) C
-    n = a.shape[0]
+def _mm_rows(a, b, bias, has_bias, out, nblocks):   # out = a b (+ bias): a (n, k) C,
+    n, m = a.shape[0], b.shape[1]                    # b (k, m) C or F, bias (m,), out (n, m) C
     rows = (n + nblocks - 1) // nblocks
     for blk in prange(nblocks):
         i0 = blk * rows
         i1 = min(i0 + rows, n)
         if i0 < i1:
             np.dot(a[i0:i1], b, out[i0:i1])        # into out: no temporary
+            if has_bias:                           # a Linear layer's bias, added while the
+                for i in range(i0, i1):            # block is still in cache
+                    for j in range(m):
+                        out[i, j] += bias[j]
 
 
 @jit(parallel=True)
-def _mm_at_b(at, b, parts):                    # parts[p] = at[rows p]ᵀ b[rows p]; Σ_p parts = atᵀ b
-    K, P = at.shape[0], parts.shape[0]          # at (K, n) C, b (K, m) C, parts (P, n, m)
+def _mm_at_b(at, b, parts, sums, want_sums):   # parts[p] = at[rows p]ᵀ b[rows p]; Σ_p parts = atᵀ b
+    K, P, n = at.shape[0], parts.shape[0], at.shape[1]    # at (K, n) C, b (K, m) C, parts (P, n, m)
     rows = (K + P - 1) // P
     for p in prange(P):
         k0 = p * rows
@@ -68,40 +73,11 @@ def _mm_at_b(at, b, parts):                    # parts[p] = at[rows p]ᵀ b[rows
             np.dot(at[k0:k1].T, b[k0:k1], parts[p])
         else:
             parts[p][:] = 0
-
-
-# A Linear layer's own two kernels (ops/fused.py FusedLinear): the bias is added to each block
-# of rows right after its product (still in cache, in parallel), and the bias gradient Σ_rows g
-# is summed by the same thread, over the same rows, as its part of the weight gradient.
-@jit(parallel=True)
-def _mm_rows_bias(a, b, bias, out, nblocks):   # out = a b + bias;  bias (m,)
-    n, m = a.shape[0], b.shape[1]
-    rows = (n + nblocks - 1) // nblocks
-    for blk in prange(nblocks):
-        i0 = blk * rows
-        i1 = min(i0 + rows, n)
-        if i0 < i1:
-            np.dot(a[i0:i1], b, out[i0:i1])
-            for i in range(i0, i1):
-                for j in range(m):
-                    out[i, j] += bias[j]
-
-
-@jit(parallel=True)
-def _mm_at_b_colsum(at, b, parts, sums):       # as _mm_at_b, and sums[p] = Σ_{rows p} at
-    K, P, n = at.shape[0], parts.shape[0], at.shape[1]
-    rows = (K + P - 1) // P
-    for p in prange(P):
-        k0 = p * rows
-        k1 = min(k0 + rows, K)
-        sums[p][:] = 0
-        if k0 < k1:
-            np.dot(at[k0:k1].T, b[k0:k1], parts[p])
+        if want_sums:                              # sums[p] = Σ_{rows p} at: a Linear layer's
+            sums[p][:] = 0                         # bias gradient, from the same rows of g
             for k in range(k0, k1):
                 for j in range(n):
                     sums[p, j] += at[k, j]
-        else:
-            parts[p][:] = 0
 
 
 @jit(parallel=True)
@@ -135,16 +111,26 @@ def _matmul_2d(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """(n, k) @ (k, m) for a of any layout."""
     n, m = a.shape[0], b.shape[1]
     b = _blas_ready(b)
-    if a.flags.f_contiguous and not a.flags.c_contiguous:   # a = atᵀ: split the summed dim
-        at = a.T                                             # (k, n), C-contiguous
-        parts = np.empty((_blocks(1, at.shape[0]), n, m), dtype=a.dtype)
-        if b.flags.c_contiguous:
-            _mm_at_b(at, b, parts)
-            return parts[0] if len(parts) == 1 else parts.sum(axis=0)
-    a = np.ascontiguousarray(a)
+    if a.flags.f_contiguous and not a.flags.c_contiguous and b.flags.c_contiguous:
+        return _at_b(a.T, b, want_sums=False)[0]          # a = atᵀ: split the summed dim
     out = np.empty((n, m), dtype=a.dtype)
-    _mm_rows(a, b, out, _blocks(1, n))
+    _mm_rows(np.ascontiguousarray(a), b, _NO_BIAS[a.dtype.char], False, out, _blocks(1, n))
     return out
+
+
+_NO_BIAS = {np.dtype(t).char: np.zeros(1, t) for t in (np.float32, np.float64)}
+
+
+def _at_b(at: np.ndarray, b: np.ndarray, want_sums: bool):
+    """atᵀ b for at (K, n), b (K, m), both C-contiguous, split over the K summed rows; and,
+    if wanted, Σ_rows at (n,).  Each thread makes a partial product; the parts are summed."""
+    P = _blocks(1, at.shape[0])
+    parts = np.empty((P, at.shape[1], b.shape[1]), dtype=at.dtype)
+    sums = np.empty((P, at.shape[1]), dtype=at.dtype)
+    _mm_at_b(at, b, parts, sums, want_sums)
+    if P == 1:
+        return parts[0], sums[0]
+    return parts.sum(axis=0), sums.sum(axis=0)
 
 
 def linear(x: np.ndarray, weight: np.ndarray, bias: np.ndarray) -> np.ndarray:
@@ -154,7 +140,7 @@ def linear(x: np.ndarray, weight: np.ndarray, bias: np.ndarray) -> np.ndarray:
         return numpy_ref.linear(x, weight, bias)
     x, bias = np.ascontiguousarray(x), np.ascontiguousarray(bias)
     out = np.empty((x.shape[0], weight.shape[0]), dtype=x.dtype)
-    _mm_rows_bias(x, _blas_ready(weight).T, bias, out, _blocks(1, x.shape[0]))
+    _mm_rows(x, _blas_ready(weight).T, bias, True, out, _blocks(1, x.shape[0]))
     return out
 
 
@@ -163,14 +149,8 @@ def linear_weight_grads(x: np.ndarray, g: np.ndarray):
     if not (_supported(x, g) and x.ndim == 2 and x.size * g.shape[1] >= 32768):
         from . import numpy_ref
         return numpy_ref.linear_weight_grads(x, g)
-    x, g = np.ascontiguousarray(x), np.ascontiguousarray(g)
-    P = _blocks(1, x.shape[0])
-    parts = np.empty((P, g.shape[1], x.shape[1]), dtype=x.dtype)
-    sums = np.empty((P, g.shape[1]), dtype=x.dtype)
-    _mm_at_b_colsum(g, x, parts, sums)        # gᵀ x: g plays "at" (N, out), x plays b (N, in)
-    if P == 1:
-        return parts[0], sums[0]
-    return parts.sum(axis=0), sums.sum(axis=0)
+    # gᵀ x with g as "at" (N, out) and x as b (N, in); Σ_rows g comes from the same pass
+    return _at_b(np.ascontiguousarray(g), np.ascontiguousarray(x), want_sums=True)
 
 
 def matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -321,9 +301,6 @@ def log_softmax_backward(y: np.ndarray, g: np.ndarray, dim: int) -> np.ndarray:
                     lambda: numpy_ref.log_softmax_backward(y, g, dim), dim, y, g)
 
 
-from .numba_fused import (adam_update, gelu, gelu_backward, layer_norm,  # noqa: E402,F401
-                          layer_norm_backward)
-
 
 # --- scatter-add of rows (the backward of an embedding lookup) --------------------------------
 # out[ids[i], :] += g[i, :].  Repeated ids accumulate, so rows cannot be split between threads;
@@ -359,3 +336,6 @@ def index_add(out: np.ndarray, index, g: np.ndarray) -> None:
         return
     np.add.at(out, index, g)
 
+
+from .numba_fused import (adam_update, gelu, gelu_backward, layer_norm,  # noqa: E402,F401
+                          layer_norm_backward)

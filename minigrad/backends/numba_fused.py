@@ -1,4 +1,5 @@
-"""Fused element-wise kernels of the Numba CPU backend: GELU and LayerNorm (§3.1, §8 模型效率).
+"""Fused element-wise kernels of the Numba CPU backend: GELU, LayerNorm (§3.1) and the AdamW
+update (§3.2), for speed (§8 模型效率).
 
 Written as composites of engine ops, GELU is ~9 ops forward and ~15 backward, LayerNorm ~9
 and ~20, each a pass over a (B, T, C) array and a temporary.  Here each is one pass forward
@@ -64,6 +65,9 @@ def _fast_erf_impl(x):
 
 
 # --- GELU: one pass over the flattened array ---------------------------------------------------
+#   tanh form:  GELU(x) = ½x(1 + t),  t = tanh(u),  u = √(2/π)(x + 0.044715x³)
+#               GELU'(x) = ½(1 + t) + ½x(1 - t²)·√(2/π)(1 + 3·0.044715x²)
+#   exact form: GELU(x) = ½x(1 + erf(x/√2)),  GELU'(x) = ½(1 + erf(x/√2)) + x·e^(-x²/2)/√(2π)
 @jit(parallel=True, fastmath=FASTMATH)
 def _gelu_tanh(x, out):                         # x, out: (n,) C-contiguous
     one, half = x.dtype.type(1.0), x.dtype.type(0.5)
@@ -124,6 +128,8 @@ def gelu_backward(x: np.ndarray, g: np.ndarray, approximate: str) -> np.ndarray:
 
 
 # --- LayerNorm over the last dim: one row per iteration ----------------------------------------
+#   forward:  μ = mean(x),  r = 1/√(mean((x - μ)²) + ε),  x̂ = (x - μ)r,  y = x̂γ + β
+#   backward: ĝ = gγ,  ∂x = r(ĝ - mean(ĝ) - x̂·mean(ĝx̂)),  ∂γ = Σ_rows g x̂,  ∂β = Σ_rows g
 @jit(parallel=True, fastmath=FASTMATH)
 def _layer_norm(x, w, b, eps, y, mean, rstd):   # x, y (rows, n); w, b (n,); mean, rstd (rows,)
     rows, n = x.shape
