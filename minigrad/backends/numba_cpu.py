@@ -123,14 +123,15 @@ _NO_BIAS = {np.dtype(t).char: np.zeros(1, t) for t in (np.float32, np.float64)}
 
 def _at_b(at: np.ndarray, b: np.ndarray, want_sums: bool):
     """atᵀ b for at (K, n), b (K, m), both C-contiguous, split over the K summed rows; and,
-    if wanted, Σ_rows at (n,).  Each thread makes a partial product; the parts are summed."""
+    if wanted, Σ_rows at (n,) (else None).  Each thread makes a partial product; the parts
+    are summed."""
     P = _blocks(1, at.shape[0])
     parts = np.empty((P, at.shape[1], b.shape[1]), dtype=at.dtype)
     sums = np.empty((P, at.shape[1]), dtype=at.dtype)
     _mm_at_b(at, b, parts, sums, want_sums)
     if P == 1:
-        return parts[0], sums[0]
-    return parts.sum(axis=0), sums.sum(axis=0)
+        return parts[0], (sums[0] if want_sums else None)
+    return parts.sum(axis=0), (sums.sum(axis=0) if want_sums else None)
 
 
 def linear(x: np.ndarray, weight: np.ndarray, bias: np.ndarray) -> np.ndarray:
