@@ -209,7 +209,10 @@ class Module:
             if k in state_dict:
                 value = state_dict[k]
                 array = value.data if isinstance(value, Tensor) else np.asarray(value)
-                target.data = np.array(array, dtype=target.dtype, copy=True)
+                # A C-ordered copy whatever the source's layout (a transposed view from a
+                # Conv1D checkpoint, a Fortran-ordered array): every product then takes the
+                # same BLAS path as for a freshly built model (measured in benchmarks/README.md).
+                target.data = np.array(array, dtype=target.dtype, order="C", copy=True)
         return LoadResult(missing, unexpected)
 
     # --- calling and printing -----------------------------------------------------------
