@@ -5,12 +5,13 @@ The helpers at the top are also imported by tests/test_kernels.py and tests/test
     usable_backends()          the backends that can run in this process (cuda: a GPU, or the
                                simulator when NUMBA_ENABLE_CUDASIM=1 was set before Python)
     each_backend               a fixture that runs the test once per usable backend, active
-    assert_close(a, ref)       relative error <= 1e-5 (float32) / 1e-12 (float64)
+    assert_close(a, ref)       relative error <= 1e-5 (float32) / 1e-12 (float64): numerics.py's
+                               assert_same_numbers, the one definition of "the same numbers"
     check_ops(shapes)          the op and model checks: forward and gradients equal the NumPy
                                backend's; call it inside `with mg.backend(name):`
 
 Tolerance: max|a - ref| / max|ref| <= TOL[dtype] (the stated agreement of every backend with
-the NumPy reference).
+the NumPy reference; tests/numerics.py says why).
 """
 from __future__ import annotations
 
@@ -24,8 +25,9 @@ import pytest
 import minigrad as mg
 from minigrad import backends
 from minigrad.ops.attention import fused_attention
+from numerics import TOL, assert_same_numbers, rel_err  # noqa: F401 (re-exported)
 
-TOL = {np.dtype(np.float32): 1e-5, np.dtype(np.float64): 1e-12}
+assert_close = assert_same_numbers   # the name test_kernels*.py import
 
 
 def usable_backends() -> list[str]:
@@ -34,25 +36,6 @@ def usable_backends() -> list[str]:
 
 def cpu_backends() -> list[str]:
     return [name for name in usable_backends() if name != "cuda"]
-
-
-def rel_err(actual, expected) -> float:
-    actual, expected = np.asarray(actual, dtype=np.float64), np.asarray(expected, dtype=np.float64)
-    assert actual.shape == expected.shape, (actual.shape, expected.shape)
-    finite = np.isfinite(expected)
-    assert np.array_equal(finite, np.isfinite(actual)), "non-finite entries differ"
-    assert np.array_equal(np.isnan(expected), np.isnan(actual))
-    assert np.array_equal(expected[np.isinf(expected)], actual[np.isinf(expected)])
-    if not finite.any():
-        return 0.0
-    scale = max(np.max(np.abs(expected[finite])), 1e-30)
-    return float(np.max(np.abs(actual[finite] - expected[finite])) / scale)
-
-
-def assert_close(actual, expected, dtype=None, factor: float = 1.0):
-    dtype = np.dtype(dtype or np.asarray(expected).dtype)
-    err = rel_err(actual, expected)
-    assert err <= factor * TOL[dtype], f"relative error {err:.2e} > {factor * TOL[dtype]:.0e} ({dtype})"
 
 
 @pytest.fixture(params=cpu_backends())

@@ -1,5 +1,5 @@
 """Every kernel against the NumPy reference (backends/numpy_ref.py), on every usable backend,
-float32 and float64 (§8 模型效率).  Tolerances: see test_backends.TOL.
+float32 and float64 (§8 模型效率).  Tolerances: see tests/numerics.py (TOL).
 
 The shapes are small but cross the kernels' block edges (BR = 64 query rows, BC = 128 keys),
 cover T != S, every mask form the kernels accept, fully masked rows, and broadcasting.

@@ -7,6 +7,7 @@ import minigrad as mg
 import minigrad.nn.functional as F
 from minigrad.models import GPT, GPTConfig
 from minigrad.models.gpt import top_k_filter, top_p_filter
+from numerics import assert_identical
 
 TINY = dict(vocab_size=23, n_layer=2, n_head=2, n_embd=12, block_size=8)
 
@@ -95,7 +96,7 @@ def test_dropout_only_in_training_mode_and_generate_accepts_1d():
     a, b = m(x).logits.data, m(x).logits.data
     assert not np.allclose(a, b)                          # training: dropout active
     m.eval()
-    np.testing.assert_array_equal(m(x).logits.data, m(x).logits.data)
+    assert_identical(m(x).logits, m(x).logits, why="eval mode: the same operations on the same memory, twice")
     m.train()
     g = m.generate(x.data[0], 3, do_sample=False)
     assert g.shape == (9,) and m.training
