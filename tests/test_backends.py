@@ -173,6 +173,36 @@ def test_cuda_without_gpu_is_a_clear_error():
     assert backends.current_name() != "cuda"
 
 
+def test_cuda_without_numba_cuda_names_the_extra_to_install():
+    """A Numba without its built-in cuda target (it is deprecated) and no numba-cuda package."""
+    code = ("import sys; sys.modules['numba.cuda'] = None\n"   # makes `from numba import cuda` fail
+            "import minigrad as mg, minigrad.backends as b\n"
+            "try:\n    mg.set_backend('cuda')\n"
+            "except b.BackendUnavailable as e:\n    print('REFUSED', e)\n")
+    env = {**os.environ, "NUMBA_ENABLE_CUDASIM": "1"}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
+                         timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert "REFUSED" in out.stdout and "numba.cuda" in out.stdout
+    assert 'pip install -e ".[cuda]"' in out.stdout and "numba-cuda[cu12]" in out.stdout
+
+
+def test_cuda_backend_says_which_numba_cuda_it_runs_on():
+    code = ("import minigrad.backends.cuda as c, numba.cuda as nc\n"
+            "print(c.PROVIDER)\nprint('numba_cuda' in nc.__file__)")
+    env = {**os.environ, "NUMBA_ENABLE_CUDASIM": "1"}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
+                         timeout=120)
+    if out.returncode != 0 and "BackendUnavailable" in out.stderr:
+        pytest.skip("no numba.cuda at all in this environment")
+    assert out.returncode == 0, out.stderr
+    provider, from_package = out.stdout.split("\n")[:2]
+    if from_package == "True":       # pip install -e ".[cuda]"
+        assert provider.startswith("numba-cuda ")
+    else:
+        assert "built-in numba.cuda (deprecated since Numba 0.61" in provider and ".[cuda]" in provider
+
+
 def test_learned_additive_bias_gets_its_gradient(each_backend):
     rng = np.random.default_rng(4)
     q, k, v = (mg.tensor(rng.standard_normal((1, 2, 3, 2)), requires_grad=True) for _ in range(3))

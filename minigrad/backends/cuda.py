@@ -25,12 +25,30 @@ import numpy as np
 
 from . import BackendUnavailable
 
+INSTALL_HINT = ('pip install -e ".[cuda]"  (NVIDIA\'s numba-cuda package with the CUDA 12 '
+                'runtime from PyPI: pip install "numba-cuda[cu12]")')
+
 try:
     from numba import cuda
-except ImportError as e:  # numba-cuda without its CUDA Python bindings, for example
-    raise BackendUnavailable(f"the 'cuda' backend needs numba.cuda, which failed to import: {e}") from e
+except ImportError as e:  # a Numba without its built-in target and no numba-cuda, or
+    # numba-cuda without its CUDA Python bindings
+    raise BackendUnavailable(f"the 'cuda' backend needs numba.cuda, which failed to import ({e}); "
+                             f"install it with {INSTALL_HINT}") from e
+
+
+def provider(module=None) -> str:
+    """Which numba.cuda is running: NVIDIA's numba-cuda package (the maintained one) or the
+    target built into Numba (deprecated since Numba 0.61, to be removed)."""
+    path = getattr(module or cuda, "__file__", "") or ""
+    if "numba_cuda" in path:
+        import numba_cuda
+        return f"numba-cuda {getattr(numba_cuda, '__version__', '?')}"
+    return (f"Numba {numba.__version__}'s built-in numba.cuda (deprecated since Numba 0.61; "
+            f"{INSTALL_HINT})")
+
 
 NAME = "cuda"
+PROVIDER = provider()
 SIMULATOR = bool(numba.config.ENABLE_CUDASIM)
 
 
