@@ -4,10 +4,16 @@
     minigrad lesson check 3                    check lessons/03_attention/exercises.py
     minigrad lesson check 3 --task 3.2         only one task
     minigrad lesson check 3 --file my.py       check another file (a student's copy)
+    minigrad lesson check 3 --hint             also a nudge under each failure
+    minigrad lesson check 3 --no-hints         an exam: pass/fail and the failed check's name only
 
-It prints a table of the tasks passed and failed, with a hint under each failure, and exits
-with status 0 when every task passes, 1 when one fails, 2 on a usage error (no such lesson or
-file), so a teacher can script it over a class's files.
+It prints a table of the tasks passed and failed and, under each failure, the check that
+failed and what is wrong (the first differing value, shapes and dtypes, or the exception and
+the line of the student's code that raised it); --hint adds a nudge (where in the chapter to
+look, never the answer's code); --no-hints (or MINIGRAD_LESSON_HINTS=off in the environment,
+which --hint cannot override) shows only the name of the failed check.  It exits with status
+0 when every task passes, 1 when one fails, 2 on a usage error (no such lesson or file), so a
+teacher can script it over a class's files.
 
 Each lesson's checks are one module here, `lessonNN.py`, defining `LESSON` (see core.py); the
 stubs and task descriptions are in lessons/NN_name/, the reference solutions in
@@ -18,17 +24,23 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import pkgutil
+import shlex
 import re
 import sys
 from pathlib import Path
 
-from .core import (CRASHED, FAILED, PASSED, TIMEOUT, TODO, CheckFailed, Lesson, LoadError, Task,
-                   TaskResult, format_table, load_exercises, run_lesson, run_task)
+from .core import (CRASHED, FAILED, NO_HINTS, NUDGE, PASSED, TIMEOUT, TODO, WHAT, CheckFailed,
+                   Lesson, LoadError, Task, TaskResult, format_table, load_exercises, run_lesson,
+                   run_task)
 
 __all__ = ["main", "lessons", "get_lesson", "find_exercises", "solution_path", "run_lesson",
            "run_task", "format_table", "load_exercises", "Lesson", "Task", "TaskResult",
-           "CheckFailed", "LoadError", "PASSED", "FAILED", "TODO", "CRASHED", "TIMEOUT"]
+           "CheckFailed", "LoadError", "PASSED", "FAILED", "TODO", "CRASHED", "TIMEOUT",
+           "NO_HINTS", "WHAT", "NUDGE", "HINTS_ENV"]
+
+HINTS_ENV = "MINIGRAD_LESSON_HINTS"      # "off": every check runs as with --no-hints (an exam)
 
 _MODULE_NAME = re.compile(r"^lesson(\d\d)$")
 
@@ -88,7 +100,28 @@ def _parser() -> argparse.ArgumentParser:
                        help="the file to check (default: lessons/NN_name/exercises.py, looked for "
                             "in the current directory and the ones above it)")
     check.add_argument("--task", default=None, help="check only this task, e.g. 3.2")
+    level = check.add_mutually_exclusive_group()
+    level.add_argument("--hint", action="store_true",
+                       help="also show a nudge under each failure: the formula, the section, the "
+                            "function to look at (never the answer)")
+    level.add_argument("--no-hints", action="store_true",
+                       help="for an exam: only pass/fail and the name of the failed check (no "
+                            f"values, no nudge); {HINTS_ENV}=off does the same for every run")
     return p
+
+
+def _hint_level(args) -> int:
+    """NO_HINTS, WHAT or NUDGE from the flags and the environment (a teacher's off wins)."""
+    env = os.environ.get(HINTS_ENV, "").strip().lower()
+    if env not in ("", "on", "off"):
+        raise ValueError(f"{HINTS_ENV}={os.environ[HINTS_ENV]!r}: use 'off' (an exam: no hints) "
+                         f"or 'on'")
+    if env == "off":
+        if args.hint:
+            print(f"minigrad lesson: hints are turned off here ({HINTS_ENV}=off): showing only "
+                  f"the failed checks", file=sys.stderr)
+        return NO_HINTS
+    return NO_HINTS if args.no_hints else NUDGE if args.hint else WHAT
 
 
 def main(argv=None) -> int:
@@ -106,7 +139,8 @@ def main(argv=None) -> int:
         return 0
     try:
         lesson = get_lesson(args.lesson)
-    except KeyError as e:
+        hints = _hint_level(args)
+    except (KeyError, ValueError) as e:
         print(f"minigrad lesson: error: {e.args[0]}", file=sys.stderr)
         return 2
     if args.task is not None and args.task not in {t.id for t in lesson.tasks}:
@@ -120,5 +154,8 @@ def main(argv=None) -> int:
               file=sys.stderr)
         return 2
     results = run_lesson(lesson, path, only=args.task)
-    print(format_table(lesson, path, results))
+    command = f"minigrad lesson check {lesson.number}" + \
+        (f" --file {shlex.quote(args.file)}" if args.file else "") + \
+        (f" --task {args.task}" if args.task else "")
+    print(format_table(lesson, path, results, hints, command))
     return 0 if all(r.passed for r in results) else 1

@@ -6,14 +6,17 @@ import numpy as np
 from .. import autograd
 from ..gradcheck import GradcheckError, gradcheck, gradgradcheck
 from ..tensor import Tensor
-from .core import CheckFailed, Lesson, assert_close, forbid, get, require, to_array
+from .core import (CheckFailed, Lesson, assert_close, compare_arrays, forbid, get, require,
+                   to_array)
 
 LESSON = Lesson(1, "01_autograd", "Tensors and autograd", "§2.1 深度学习")
 
 
 @LESSON.task("1.1", "numerical gradient by central differences",
-             hint="(f(x + ε·eᵢ) - f(x - ε·eᵢ)) / (2ε) for each entry i, both sides of x; "
-                  "put x[i] back afterwards")
+             nudge="Lesson 1's notebook, part 4 (gradient checks): the central difference steps "
+                   "to both sides of x, one entry at a time, and divides by the whole width 2ε; "
+                   "its error is O(ε²), the one-sided difference's only O(ε). np.ndindex walks "
+                   "every index of an array of any shape.")
 def check_numerical_gradient(ex):
     numerical_gradient = get(ex, "numerical_gradient")
     rng = np.random.default_rng(1)
@@ -22,62 +25,77 @@ def check_numerical_gradient(ex):
     f = lambda a: float(np.sum(np.sin(a) * a))                    # noqa: E731
     exact = np.sin(x) + x * np.cos(x)                             # d/dx (x sin x)
     g = numerical_gradient(f, x)
-    require(np.array_equal(x, before), "numerical_gradient changed its input x (restore every "
-                                       "entry you perturb, or work on a copy)")
+    require(np.array_equal(x, before), "numerical_gradient leaves its input x as it was",
+            f"x changed: {compare_arrays(x, before, atol=0, rtol=0)}",
+            nudge="put back every entry you perturb (or perturb a copy)")
     # central differences: error ~ ε²·f''' ≈ 1e-12; the one-sided formula's ≈ ε·f'' ≈ 1e-6
-    assert_close(g, exact, "numerical_gradient of Σ x·sin(x)", atol=1e-8, rtol=0)
+    assert_close(g, exact, "numerical_gradient of Σ x·sin(x), against the exact derivative",
+                 atol=1e-8, rtol=0,
+                 nudge="an error near 1e-6 is the one-sided difference's O(ε); the check needs O(ε²)")
     y = rng.standard_normal(5)
     assert_close(numerical_gradient(lambda a: float(np.sum(a ** 3)), y), 3 * y ** 2,
                  "numerical_gradient of Σ x³ (1-D input)", atol=1e-8, rtol=0)
     big = rng.standard_normal((2, 2)) * 3
     assert_close(numerical_gradient(lambda a: float(np.exp(a).sum()), big, eps=1e-5),
-                 np.exp(big), "numerical_gradient with eps=1e-5 (use the eps you are given)",
-                 atol=1e-7, rtol=1e-8)
+                 np.exp(big), "numerical_gradient of Σ exp(x) with eps=1e-5",
+                 atol=1e-7, rtol=1e-8, nudge="use the eps you are given, not a step of your own")
 
 
 @LESSON.task("1.2", "a Function subclass: sigmoid forward + backward",
-             hint="forward: 1 / (1 + np.exp(-a)); backward: y = self.output(), return "
-                  "g * y * (1 - y) with Tensor ops (no .data, no NumPy) so it can be "
-                  "differentiated again")
+             nudge="Lesson 1's notebook, parts 3 (the graph) and 5 (second derivatives): forward "
+                   "works on ndarrays; backward gets g as a Tensor and must return g·σ'(x) built "
+                   "from Tensors only, so that autograd can differentiate it again. σ'(x) = "
+                   "σ(x)(1 − σ(x)), and self.output() is σ(x) as a Tensor in the graph.")
 def check_sigmoid(ex):
     Sigmoid = get(ex, "Sigmoid")
-    require(isinstance(Sigmoid, type), "Sigmoid must be a class (a Function subclass)")
+    require(isinstance(Sigmoid, type), "Sigmoid is a class (a Function subclass)",
+            f"it is a {type(Sigmoid).__name__}")
     rng = np.random.default_rng(2)
     for dtype in (np.float32, np.float64):
         x = Tensor(rng.standard_normal((4, 5)).astype(dtype) * 3)
         y = Sigmoid.apply(x)
-        require(isinstance(y, Tensor), "Sigmoid.apply(x) must give a Tensor (forward returns an "
-                                       "ndarray; Function.apply wraps it)")
-        assert_close(y, 1.0 / (1.0 + np.exp(-x.data.astype(np.float64))), f"forward ({dtype.__name__})")
-        require(y.dtype == dtype, f"forward turned a {dtype.__name__} input into {y.dtype}: keep "
-                                  "the input's dtype")
+        require(isinstance(y, Tensor), "Sigmoid.apply(x) gives a Tensor",
+                f"it gave a {type(y).__name__}",
+                nudge="forward returns an ndarray; Function.apply wraps it in a Tensor")
+        assert_close(y, 1.0 / (1.0 + np.exp(-x.data.astype(np.float64))),
+                     f"forward of a {dtype.__name__} (4, 5) input")
+        require(y.dtype == dtype, f"forward keeps a {dtype.__name__} input's dtype",
+                f"your output is {y.dtype}, expected {np.dtype(dtype)}",
+                nudge="NumPy widens float32 when it meets a float64 array; a Python float does not")
     with forbid(Tensor, "sigmoid", "compute σ'(x) from self.output(), not with Tensor.sigmoid"):
         x = Tensor(rng.standard_normal((3, 4)), requires_grad=True)
         try:
             gradcheck(lambda t: Sigmoid.apply(t), [x])
         except GradcheckError as e:
-            raise CheckFailed(f"backward disagrees with finite differences: {e}") from None
+            raise CheckFailed("gradcheck of Sigmoid.apply (backward against finite differences)",
+                              str(e)) from None
         x.grad = None
         (Sigmoid.apply(x) * Tensor(np.arange(12.0).reshape(3, 4))).sum().backward()
         s = 1.0 / (1.0 + np.exp(-x.data))
         assert_close(x.grad, np.arange(12.0).reshape(3, 4) * s * (1 - s),
-                     "x.grad after (Sigmoid.apply(x) * w).sum().backward()", atol=1e-10)
+                     "x.grad after (Sigmoid.apply(x) * w).sum().backward()", atol=1e-10,
+                     nudge="backward multiplies the incoming gradient g by σ'(x): the chain rule")
         # second derivative: σ'' = σ(1 - σ)(1 - 2σ), through the graph of your backward
         (g,) = autograd.grad(Sigmoid.apply(x).sum(), x, create_graph=True)
-        require(g.requires_grad, "the gradient from your backward has no graph, so it cannot be "
-                                 "differentiated again: build it from Tensor ops (g, self.output()), "
-                                 "not from NumPy arrays (.data)")
+        require(g.requires_grad, "the gradient from your backward can be differentiated again",
+                "mg.grad(..., create_graph=True) gave a gradient with no graph "
+                "(requires_grad=False)",
+                nudge="a backward that escapes to NumPy arrays (.data) leaves the graph; build it "
+                      "from Tensor ops on g and self.output()")
         (h,) = autograd.grad(g.sum(), x)
         assert_close(h, s * (1 - s) * (1 - 2 * s), "the second derivative of Sigmoid", atol=1e-10)
         try:
             gradgradcheck(lambda t: Sigmoid.apply(t), [x])
         except (GradcheckError, RuntimeError) as e:
-            raise CheckFailed(f"the second derivative is wrong: {e}") from None
+            raise CheckFailed("gradgradcheck of Sigmoid.apply (the second derivative)",
+                              str(e)) from None
 
 
 @LESSON.task("1.3", "broadcasting's gradient: sum back to the input's shape",
-             hint="np.sum over the leading extra dims, then over the dims where shape has 1 "
-                  "(keepdims=True), then reshape(shape)")
+             nudge="Lesson 1's notebook, part 6 (broadcasting's gradient): an input used once per "
+                   "copy gets the sum of the copies' gradients. Broadcasting adds dims in front "
+                   "and stretches dims of size 1; undo both by summing (np.sum's axis and "
+                   "keepdims), then make the shape exact.")
 def check_sum_to_shape(ex):
     sum_to_shape = get(ex, "sum_to_shape")
     rng = np.random.default_rng(3)
@@ -86,19 +104,22 @@ def check_sum_to_shape(ex):
     for big, small in cases:
         g = rng.standard_normal(big)
         expected = autograd.sum_to_shape(Tensor(g), small).data
-        out = to_array(sum_to_shape(g.copy(), small), f"sum_to_shape(grad of shape {big}, {small})")
-        assert_close(out, expected, f"sum_to_shape(grad of shape {big}, {small})", atol=1e-12)
+        what = f"sum_to_shape(grad of shape {big}, {small})"
+        assert_close(to_array(sum_to_shape(g.copy(), small), what), expected, what, atol=1e-12)
     # it is what the engine does for x (3, 1) + y (2, 3, 4)
     x = Tensor(rng.standard_normal((3, 1)), requires_grad=True)
     y = Tensor(rng.standard_normal((2, 3, 4)), requires_grad=True)
     w = rng.standard_normal((2, 3, 4))
     ((x + y) * Tensor(w)).sum().backward()
-    assert_close(sum_to_shape(w, (3, 1)), x.grad, "the gradient of x in (x + y)·w", atol=1e-12)
+    assert_close(sum_to_shape(w, (3, 1)), x.grad,
+                 "the gradient of x (3, 1) in (x + y (2, 3, 4))·w", atol=1e-12)
 
 
 @LESSON.task("1.4", "a Hessian-vector product (double backward)",
-             hint="(g,) = mg.grad(f(x), x, create_graph=True); then "
-                  "mg.grad((g * v).sum(), x)")
+             nudge="Lesson 1's notebook, part 5 (second derivatives): a gradient computed with "
+                   "create_graph=True is itself a function of x, so it can be differentiated "
+                   "again. H·v is the gradient of the scalar g·v (g = ∇f), because H is "
+                   "symmetric. mg.grad returns gradients without touching x.grad.")
 def check_hvp(ex):
     hvp = get(ex, "hvp")
     rng = np.random.default_rng(4)
@@ -109,9 +130,12 @@ def check_hvp(ex):
     xd, vd = x.data, v.data
     exact = 6 * xd * vd + 4 * (xd @ xd) * vd + 8 * xd * (xd @ vd)
     out = hvp(f, x, v)
-    assert_close(out, exact, "hvp for f(x) = Σx³ + (Σx²)²", atol=1e-10, rtol=1e-10)
-    require(x.grad is None, "hvp changed x.grad: use mg.grad, which returns gradients without "
-                            "accumulating them into .grad")
+    assert_close(out, exact, "hvp for f(x) = Σx³ + (Σx²)²", atol=1e-10, rtol=1e-10,
+                 nudge="finite differences of gradients are not exact to 1e-10: differentiate twice")
+    require(x.grad is None, "hvp leaves x.grad untouched",
+            f"x.grad is now a {type(x.grad).__name__} of shape {getattr(x.grad, 'shape', None)}, "
+            f"expected None",
+            nudge="mg.grad returns the gradients; .backward() accumulates them into .grad")
     # a second function, with a matrix input: f = Σ tanh(x) · x
     X = Tensor(rng.standard_normal((2, 3)), requires_grad=True)
     V = Tensor(rng.standard_normal((2, 3)))

@@ -8,7 +8,8 @@ from ..nn import functional as F
 from ..ops.softmax import LogSoftmax, Softmax
 from ..optim import SGD
 from ..tensor import Tensor
-from .core import CheckFailed, Lesson, assert_close, forbid, forbid_function, get, require, to_array
+from .core import (CheckFailed, Lesson, assert_close, call_watching_locals, compare_arrays, forbid,
+                   forbid_function, get, require, to_array)
 
 LESSON = Lesson(2, "02_training", "Training a network", "§2.1 深度学习, §4.2 损失函数")
 
@@ -33,12 +34,18 @@ def _grad_check(fn, inputs, what):
     try:
         gradcheck(fn, inputs)
     except GradcheckError as e:
-        raise CheckFailed(f"{what}: autograd's gradient disagrees with finite differences: {e}") from None
+        raise CheckFailed(f"gradcheck of {what} (autograd's gradient against finite differences)",
+                          str(e)) from None
+
+
+_OVERFLOW = ("e^1000 overflows to inf; subtracting each row's maximum first changes nothing "
+             "mathematically and keeps every exponent at or below 0")
 
 
 @LESSON.task("2.1", "softmax from exp and sum (stable)",
-             hint="m = x.amax(dim=dim, keepdim=True).detach(); e = (x - m).exp(); "
-                  "return e / e.sum(dim=dim, keepdim=True)")
+             nudge="Lesson 2's notebook, part 1 (softmax), and §4.1: softmax(x)ᵢ = e^(xᵢ − m) / "
+                   "Σⱼ e^(xⱼ − m) along dim, with m the maximum along dim. Tensor has exp, sum "
+                   "and amax with dim= and keepdim= (keep the reduced dim so it broadcasts back).")
 def check_softmax(ex):
     softmax = get(ex, "softmax")
     rng = np.random.default_rng(5)
@@ -49,19 +56,29 @@ def check_softmax(ex):
                   F.softmax(Tensor(x3), 1).data]
     with _no_library_softmax():
         out = softmax(Tensor(x))
-        require(isinstance(out, Tensor), "softmax must return a Tensor (use Tensor ops, not NumPy)")
+        require(isinstance(out, Tensor), "softmax returns a Tensor",
+                f"it returned a {type(out).__name__}", nudge="use Tensor ops, not NumPy")
         assert_close(out, references[0], "softmax(x) of shape (4, 6)")
-        assert_close(softmax(Tensor(big)), references[1], "softmax of logits around 1000 (subtract "
-                     "the max first)")
+        assert_close(softmax(Tensor(big)), references[1], "softmax of logits around 1000",
+                     nudge=_OVERFLOW)
         assert_close(softmax(Tensor(x3), dim=1), references[2], "softmax(x, dim=1) of shape (2, 3, 4)",
-                     atol=1e-12)
+                     atol=1e-12, nudge="reduce along the dim you are given, keeping it")
         _grad_check(lambda t: softmax(t, dim=-1), [Tensor(rng.standard_normal((3, 4)), requires_grad=True)],
                     "softmax")
 
 
+def _scalar(out, what):
+    a = to_array(out, what)
+    require(a.size == 1, what, f"shape {a.shape}, expected one number for the whole batch",
+            nudge="the loss is the mean over the examples")
+    return a.reshape(())
+
+
 @LESSON.task("2.2", "cross-entropy by log-sum-exp",
-             hint="picked = logits[np.arange(N), targets]; "
-                  "return (logits.logsumexp(dim=1) - picked).mean()")
+             nudge="Lesson 2's notebook, part 2 (cross-entropy), and §4.2 损失函数: the loss of "
+                   "one example is −z_y + log Σ_c e^(z_c), averaged over the batch. Tensor."
+                   "logsumexp computes the log-sum stably; indexing with two integer arrays picks "
+                   "one logit per row.")
 def check_cross_entropy(ex):
     cross_entropy = get(ex, "cross_entropy")
     rng = np.random.default_rng(6)
@@ -73,18 +90,21 @@ def check_cross_entropy(ex):
     ref_huge = F.cross_entropy(Tensor(huge), Tensor(yh)).data
     with _no_library_softmax():
         out = cross_entropy(Tensor(z), y)
-        require(isinstance(out, Tensor), "cross_entropy must return a Tensor")
-        assert_close(to_array(out, "cross_entropy").reshape(()), ref, "cross_entropy on (8, 5) logits",
-                     atol=1e-5)
-        assert_close(to_array(cross_entropy(Tensor(huge), yh), "cross_entropy").reshape(()), ref_huge,
-                     "cross_entropy of logits ±1000 (use logsumexp, not log(sum(exp)))", atol=1e-3)
+        require(isinstance(out, Tensor), "cross_entropy returns a Tensor",
+                f"it returned a {type(out).__name__}")
+        what = "cross_entropy on (8, 5) logits"
+        assert_close(_scalar(out, what), ref, what, atol=1e-5)
+        what = "cross_entropy of logits ±1000"
+        assert_close(_scalar(cross_entropy(Tensor(huge), yh), what), ref_huge, what, atol=1e-3,
+                     nudge="log(sum(exp(z))) overflows for z = 1000; log-sum-exp does not")
         zd = Tensor(rng.standard_normal((4, 3)), requires_grad=True)
         _grad_check(lambda t: cross_entropy(t, np.array([0, 2, 1, 2])), [zd], "cross_entropy")
 
 
 @LESSON.task("2.3", "the gradient of softmax + cross-entropy by hand",
-             hint="p = softmax of each row (subtract the row max); p[np.arange(N), targets] -= 1; "
-                  "return p / N")
+             nudge="Lesson 2's notebook, part 3 (the gradient of softmax + cross-entropy): "
+                   "∂loss/∂z = (softmax(z) − onehot(y)) / N for the mean loss. Compute the softmax "
+                   "of each row stably (subtract the row maximum); the 1/N comes from the mean.")
 def check_cross_entropy_grad(ex):
     cross_entropy_grad = get(ex, "cross_entropy_grad")
     rng = np.random.default_rng(7)
@@ -94,14 +114,54 @@ def check_cross_entropy_grad(ex):
         t = Tensor(z, requires_grad=True)
         F.cross_entropy(t, Tensor(y)).backward()
         out = cross_entropy_grad(z.copy(), y)
-        require(not isinstance(out, Tensor), "return a NumPy array (this task is NumPy only)")
-        assert_close(out, t.grad, f"cross_entropy_grad for logits ({n}, {c}) of scale {scale:g} "
-                     "(compared with autograd's gradient of F.cross_entropy)", atol=1e-10)
+        require(not isinstance(out, Tensor), "cross_entropy_grad returns a NumPy array",
+                "it returned a Tensor (this task is NumPy only)")
+        assert_close(out, t.grad, f"cross_entropy_grad for logits ({n}, {c}) of scale {scale:g}, "
+                     "against autograd's gradient of F.cross_entropy", atol=1e-10,
+                     nudge=_OVERFLOW if scale > 1 else "")
+
+
+# --- task 2.4 ------------------------------------------------------------------------------
+def _rebinding_detail(before, after, expected, held, has_inplace_sub: bool, has_sub_: bool):
+    """Why no parameter changed, from values: before/after/expected are the parameters' values
+    (only those with a gradient), held the student's locals (call_watching_locals).  None when
+    some parameter did change (then the ordinary comparison speaks)."""
+    if any(not np.array_equal(a, b) for a, b in zip(after, before)):
+        return None
+    first = compare_arrays(after[0], expected[0], atol=1e-12, rtol=1e-5)
+    text = [f"no parameter changed: parameter 0 {tuple(before[0].shape)} still holds its values "
+            f"from before the step ({first.split('; ', 1)[-1]})."]
+    found = sorted({(name, i) for name, values in held.items() for v in values
+                    for i, e in enumerate(expected)
+                    if v.shape == e.shape and np.allclose(v, e, atol=1e-12, rtol=1e-7)})
+    also = ("" if has_inplace_sub else
+            " `p -= lr * p.grad` does the same: minigrad's Tensor has no in-place -=, so Python "
+            "runs p = p - lr * p.grad.")
+    if found:
+        name, i = found[0]
+        text.append(f"Your sgd_step did compute the new values: its local name `{name}` held a new "
+                    f"Tensor equal to the updated parameter {i}. But `{name} = {name} - lr * "
+                    f"{name}.grad` only makes the name {name} point to that new Tensor (Python "
+                    f"rebinds the name); the Tensor in the list, the model's parameter, is left as "
+                    f"it was.{also}")
+    else:
+        text.append("If your loop assigns the update to its loop name, `p = p - lr * p.grad`, "
+                    "that only makes the name p point to a new Tensor (Python rebinds the name); "
+                    f"the Tensor in the list, the model's parameter, is left as it was.{also}")
+    ways = ["p.data -= ... (on the array inside the Tensor)"]
+    if has_inplace_sub:
+        ways.append("p -= ... under mg.no_grad()")
+    if has_sub_:
+        ways.append("p.sub_(...) under mg.no_grad()")
+    text.append("Change the parameter's own values, in place: " + ", or ".join(ways) + ".")
+    return "\n".join(text)
 
 
 @LESSON.task("2.4", "one step of gradient descent",
-             hint="inside `with mg.no_grad():` for each p with p.grad: p.data -= lr * p.grad.data; "
-                  "then p.grad = None")
+             nudge="Lesson 2's notebook, part 6 (the same step by hand), and §2.1 梯度下降: "
+                   "p ← p − lr·∂L/∂p for each parameter that has a gradient, then clear the "
+                   "gradients. The step must change the very Tensors the model holds (in place) "
+                   "and must not be recorded in the graph: see mg.no_grad and Tensor.data.")
 def check_sgd_step(ex):
     sgd_step = get(ex, "sgd_step")
     rng = np.random.default_rng(8)
@@ -113,17 +173,35 @@ def check_sgd_step(ex):
     for params in (ours, theirs):
         ((x @ params[0] + params[1]) ** 2).sum().backward()
     SGD(theirs, lr=0.1).step()
-    ids, unused = [id(p) for p in ours], ours[2].data.copy()
-    sgd_step(ours, 0.1)
-    require([id(p) for p in ours] == ids, "sgd_step replaced the parameters: update p.data in place")
+    originals = list(ours)
+    before = [p.data.copy() for p in ours]
+    _, held = call_watching_locals(sgd_step, ours, 0.1)
+    replaced = [i for i, (p, q) in enumerate(zip(ours, originals)) if p is not q]
+    require(not replaced, "sgd_step keeps the parameter objects in the list",
+            f"the list holds new Tensors at positions {replaced}: `params[i] = ...` puts a new "
+            f"Tensor in the list, while the model still holds the old one, unchanged",
+            nudge="change the values inside each parameter (p.data) instead")
+    detail = _rebinding_detail(before[:2], [p.data for p in originals[:2]],
+                               [t.data for t in theirs[:2]], held,
+                               has_inplace_sub="__isub__" in vars(Tensor),
+                               has_sub_=hasattr(Tensor, "sub_"))
+    if detail:
+        raise CheckFailed("the parameters after one step (compared with mg.optim.SGD(lr=0.1))",
+                          detail)
     for i in range(2):
         assert_close(ours[i], theirs[i], f"parameter {i} after one step (compared with "
-                     "mg.optim.SGD(lr=0.1))", atol=1e-12)
-        require(ours[i].grad is None, f"parameter {i} still has a .grad after the step: set it to "
-                                      "None (gradients accumulate otherwise)")
+                     "mg.optim.SGD(lr=0.1))", atol=1e-12,
+                     nudge="the step goes against the gradient, scaled by lr")
+        require(ours[i].grad is None, f"parameter {i}'s .grad is cleared after the step",
+                f".grad is still a {type(ours[i].grad).__name__} of shape "
+                f"{getattr(ours[i].grad, 'shape', None)}, expected None",
+                nudge="gradients accumulate: the next backward would add to this step's")
         require(not ours[i].requires_grad or ours[i]._node is None,
-                "the update was recorded in the graph: do it under mg.no_grad() on p.data")
-    assert_close(ours[2], unused, "a parameter without a gradient (it must not change)")
+                f"parameter {i}'s update is not recorded in the graph",
+                f"parameter {i} now has a graph node ({type(ours[i]._node).__name__}): it is "
+                f"no longer a leaf", nudge="do the update under mg.no_grad(), on p.data")
+    assert_close(ours[2], before[2], "a parameter without a gradient (it must not change)",
+                 atol=0, nudge="skip the parameters whose .grad is None")
 
 
 def _spirals(n_per_class=60, classes=3, seed=0):
@@ -139,22 +217,28 @@ def _spirals(n_per_class=60, classes=3, seed=0):
 
 
 @LESSON.task("2.5", "train a small MLP classifier to a low loss",
-             hint="model = nn.Sequential(nn.Linear(2, 64), nn.Tanh(), nn.Linear(64, C)); "
-                  "opt = mg.optim.Adam(model.parameters(), lr=0.02); per step: loss, "
-                  "opt.zero_grad(), loss.backward(), opt.step()", timeout=25.0)
+             nudge="Lesson 2's notebook, part 4 (a small classifier: three spirals): a hidden "
+                   "layer of a few dozen units with a non-linearity, an optimizer from "
+                   "minigrad.optim (Adam with lr around 0.02 works), a few hundred full-batch "
+                   "steps; each step clears the old gradients before backward.", timeout=25.0)
 def check_training(ex):
     train_classifier = get(ex, "train_classifier")
     X, y = _spirals()
     result = train_classifier(X.copy(), y.copy(), 3)
     require(isinstance(result, tuple) and len(result) == 2,
-            "train_classifier must return (model, losses)")
+            "train_classifier returns (model, losses)",
+            f"it returned a {type(result).__name__}"
+            + (f" of length {len(result)}" if isinstance(result, (tuple, list)) else ""))
     model, losses = result
     losses = [float(l) for l in losses]
-    require(len(losses) >= 2, "losses must hold the loss of every step")
-    require(losses[-1] < losses[0], f"the loss did not go down ({losses[0]:.3f} → {losses[-1]:.3f})")
+    require(len(losses) >= 2, "losses holds the loss of every step", f"it has {len(losses)} entries")
+    require(losses[-1] < losses[0], "the training loss goes down",
+            f"first loss {losses[0]:.4f}, last {losses[-1]:.4f} after {len(losses)} steps",
+            nudge="is the optimizer built on model.parameters(), and does every step call it?")
     logits = model(Tensor(X))
     loss = float(F.cross_entropy(logits, Tensor(y)).item())
     acc = float((logits.data.argmax(axis=1) == y).mean())
-    require(loss < 0.3, f"final loss {loss:.3f} on the training spirals; it must be below 0.3 "
-                        f"(accuracy {acc:.0%})")
-    require(acc >= 0.9, f"accuracy {acc:.0%} on the training spirals; it must reach 90%")
+    require(loss < 0.3, "the final loss on the training spirals is below 0.3",
+            f"final loss {loss:.3f} (accuracy {acc:.0%}) after {len(losses)} steps",
+            nudge="more steps, a larger hidden layer, or a larger learning rate")
+    require(acc >= 0.9, "the accuracy on the training spirals reaches 90%", f"accuracy {acc:.0%}")

@@ -11,19 +11,27 @@ from ..nn import functional as F
 from ..tensor import Tensor
 from .core import CheckFailed, Lesson, assert_close, forbid_function, get, require, to_array
 
+_NOTEBOOK = "Lesson 3's notebook"
+
 LESSON = Lesson(3, "03_attention", "Self-attention", "§4.1 自注意力机制")
 
 
 @LESSON.task("3.1", "the causal mask",
-             hint="np.tril(np.ones((T, T), dtype=bool)): row t is True in columns 0..t")
+             nudge=f"{_NOTEBOOK}, part 4 (masks), §4.1: a language model predicts token t+1 from "
+                   "tokens 0..t, so row t (the query) may see columns 0..t (the keys) and nothing "
+                   "after: the lower triangle, diagonal included. NumPy has a function for the "
+                   "lower triangle of a matrix.")
 def check_causal_mask(ex):
     causal_mask = get(ex, "causal_mask")
     for T in (1, 4, 7):
-        assert_close(causal_mask(T), nn.causal_mask(T), f"causal_mask({T})")
+        assert_close(causal_mask(T), nn.causal_mask(T), f"causal_mask({T})",
+                     nudge="True means the key takes part; row = query, column = key")
 
 
 @LESSON.task("3.2", "the backward of softmax",
-             hint="return y * (g - np.sum(g * y, axis=dim, keepdims=True))")
+             nudge="The docstring's derivation: the softmax's Jacobian is yᵢ(δᵢⱼ − yⱼ), so "
+                   "∂L/∂xⱼ = yⱼ(gⱼ − Σᵢ gᵢyᵢ), the sum taken along dim for each row separately. "
+                   "Never build the Jacobian; keep the summed dim so the sum broadcasts back.")
 def check_softmax_backward(ex):
     softmax_backward = get(ex, "softmax_backward")
     rng = np.random.default_rng(9)
@@ -36,24 +44,32 @@ def check_softmax_backward(ex):
         t.softmax(dim).backward(Tensor(g))                       # and the same by autograd
         np.testing.assert_allclose(expected, t.grad.data, atol=1e-12)
         out = softmax_backward(y.copy(), g.copy(), dim)
-        require(not isinstance(out, Tensor), "return a NumPy array (this task is NumPy only)")
-        assert_close(out, expected, f"softmax_backward for shape {shape}, dim={dim}", atol=1e-12)
+        require(not isinstance(out, Tensor), "softmax_backward returns a NumPy array",
+                "it returned a Tensor (this task is NumPy only)")
+        assert_close(out, expected, f"softmax_backward for shape {shape}, dim={dim}", atol=1e-12,
+                     nudge="" if dim == -1 else "sum along the dim you are given")
 
 
 @LESSON.task("3.3", "the padding mask",
-             hint="keep = np.arange(S)[None, :] < lengths[:, None]   # (B, S); "
-                  "return keep[:, None, None, :]")
+             nudge=f"{_NOTEBOOK}, part 4 (masks): key s of sequence b is real when s < lengths[b]. "
+                   "Comparing a row of positions with a column of lengths broadcasts to (B, S); "
+                   "then give it two axes of size 1 in the middle so it broadcasts over the heads "
+                   "and the queries of scores (B, n_heads, T, S).")
 def check_padding_mask(ex):
     padding_mask = get(ex, "padding_mask")
     lengths = np.array([3, 5, 1])
-    out = to_array(padding_mask(lengths, 5), "padding_mask")
+    what = "padding_mask([3, 5, 1], S=5)"
+    out = to_array(padding_mask(lengths, 5), what)
     is_pad = np.arange(5)[None, :] >= lengths[:, None]                   # PyTorch's convention
-    assert_close(out, _attention.padding_mask_to_keep(is_pad), "padding_mask([3, 5, 1], S=5)")
+    assert_close(out, _attention.padding_mask_to_keep(is_pad), what,
+                 nudge="True at real tokens, shape (B, 1, 1, S)")
 
 
 @LESSON.task("3.4", "scaled dot-product attention with masks",
-             hint="scores = q @ k.mT / math.sqrt(d_k); scores = mg.where(mg.tensor(mask), scores, "
-                  "float('-inf')); w = scores.softmax(dim=-1); return w @ v, w")
+             nudge=f"§4.1 and {_NOTEBOOK}, parts 2-4: Attention(Q, K, V) = softmax(QKᵀ/√d_k)·V, "
+                   "the softmax over the keys (the last axis). A masked score must become −inf "
+                   "before the softmax so that its weight is exactly 0 (mg.where picks between "
+                   "two tensors by a bool mask); Tensor.mT transposes the last two axes.")
 def check_attention(ex):
     attend = get(ex, "scaled_dot_product_attention")
     rng = np.random.default_rng(10)
@@ -72,17 +88,29 @@ def check_attention(ex):
         for (name, mask), (ref_out, ref_w) in zip(cases, refs):
             result = attend(q, k, v, mask=mask)
             require(isinstance(result, tuple) and len(result) == 2,
-                    "return (out, weights)")
+                    "scaled_dot_product_attention returns (out, weights)",
+                    f"it returned a {type(result).__name__}")
             out, w = result
-            assert_close(w, ref_w, f"the attention weights with {name}", atol=1e-5)
+            assert_close(w, ref_w, f"the attention weights with {name}", atol=1e-5,
+                         nudge=_WEIGHTS_NUDGE.get(name, ""))
             assert_close(out, ref_out, f"the output with {name}", atol=1e-5)
         out, _ = attend(q, k, v, mask=no_keys)
-        require(np.all(to_array(out, "out")[:, :, 0] == 0), "a query whose keys are all masked "
-                "must give output 0: mask with -inf, not a large negative number")
+        row = to_array(out, "out")[:, :, 0]
+        require(np.all(row == 0), "a query whose keys are all masked gives output 0",
+                f"query 0's output has {int((row != 0).sum())} non-zero entries (largest "
+                f"{float(np.abs(row).max()):.3g})",
+                nudge="a large negative score still gets weight 1/S when every score is masked; "
+                      "−inf gets 0")
         # gradients flow through the student's composition (float64, causal)
         q64, k64, v64 = (Tensor(rng.standard_normal((1, 3, 4)), requires_grad=True) for _ in range(3))
         try:
             gradcheck(lambda a, b, c: attend(a, b, c, mask=np.tril(np.ones((3, 3), bool)))[0],
                       [q64, k64, v64])
         except GradcheckError as e:
-            raise CheckFailed(f"the gradient through your attention is wrong: {e}") from None
+            raise CheckFailed("gradcheck through your attention (float64, causal)", str(e)) from None
+
+
+_WEIGHTS_NUDGE = {
+    "no mask": "the scores are scaled by 1/√d_k, and each query's weights sum to 1 over the keys",
+    "a causal mask": "masked scores become −inf before the softmax, not after it",
+}

@@ -12,12 +12,16 @@ from ..nn import positional as _positional
 from ..tensor import Tensor
 from .core import CheckFailed, Lesson, assert_close, forbid_function, get, require
 
+_NOTEBOOK = "Lesson 4's notebook"
+
 LESSON = Lesson(4, "04_transformer", "The Transformer", "§3.1 Transformer 架构")
 
 
 @LESSON.task("4.1", "split and merge attention heads",
-             hint="split: x.reshape(B, T, nh, C // nh).transpose(1, 2); "
-                  "merge: x.transpose(1, 2).reshape(B, T, nh * hs)")
+             nudge=f"{_NOTEBOOK}, part 1 (multi-head attention): head h owns columns h·hs to "
+                   "(h+1)·hs − 1 of each token. A reshape only regroups the last dim in memory "
+                   "order; the axes then have to be swapped so that the heads come before the "
+                   "tokens. merge undoes both steps in the opposite order.")
 def check_heads(ex):
     split_heads, merge_heads = get(ex, "split_heads"), get(ex, "merge_heads")
     rng = np.random.default_rng(11)
@@ -27,29 +31,35 @@ def check_heads(ex):
     ref_y = _attention.merge_heads(y)
     with forbid_function(_attention.split_heads, _attention.merge_heads):
         heads = split_heads(x, 3)
-        assert_close(heads, ref, "split_heads(x (2, 5, 12), 3), expected shape (B, nh, T, hs) = "
-                     "(2, 3, 5, 4)", atol=0)
+        assert_close(heads, ref, "split_heads(x (2, 5, 12), 3), of shape (B, nh, T, hs) = "
+                     "(2, 3, 5, 4)", atol=0,
+                     nudge="reshaping straight to (B, nh, T, hs) mixes tokens into the heads")
         assert_close(heads.data[1, 2, 4], x.data[1, 4, 8:12], "head 2 of token 4 in batch 1 "
-                     "(it must be columns 8..11)", atol=0)
+                     "is columns 8..11 of that token", atol=0)
         assert_close(merge_heads(heads), x, "merge_heads(split_heads(x))", atol=0)
         assert_close(merge_heads(y), ref_y, "merge_heads(y (1, 4, 3, 2))", atol=0)
 
 
 @LESSON.task("4.2", "the sinusoidal position encoding",
-             hint="angle = np.arange(T)[:, None] / 10000 ** (np.arange(0, d, 2)[None, :] / d); "
-                  "pe[:, 0::2] = sin(angle); pe[:, 1::2] = cos(angle)")
+             nudge=f"{_NOTEBOOK}, part 2 (positional encodings), §3.1: PE(pos, 2i) = "
+                   "sin(pos / 10000^(2i/d)) and PE(pos, 2i+1) = cos of the same angle. One "
+                   "angle per (position, pair of columns): a column of positions against a row "
+                   "of 2i broadcasts to (T, d/2); even columns take the sine, odd the cosine.")
 def check_sinusoidal(ex):
     sinusoidal_encoding = get(ex, "sinusoidal_encoding")
     refs = {(T, d): _positional.sinusoidal_position_encoding(T, d, dtype="float64").data
             for T, d in ((10, 8), (50, 64))}
     with forbid_function(_positional.sinusoidal_position_encoding):
         for (T, d), ref in refs.items():
-            assert_close(sinusoidal_encoding(T, d), ref, f"sinusoidal_encoding({T}, {d})", atol=1e-6)
+            assert_close(sinusoidal_encoding(T, d), ref, f"sinusoidal_encoding({T}, {d})", atol=1e-6,
+                         nudge="row 0 is sin 0 = 0 in the even columns and cos 0 = 1 in the odd")
 
 
 @LESSON.task("4.3", "LayerNorm from mean and variance",
-             hint="mu = x.mean(-1, keepdim=True); var = ((x - mu) ** 2).mean(-1, keepdim=True) "
-                  "(biased); return (x - mu) / (var + eps).sqrt() * weight + bias")
+             nudge=f"{_NOTEBOOK}, part 3 (LayerNorm), §3.1: y = (x − μ)/√(σ² + ε)·γ + β over the "
+                   "last dim, with μ the mean and σ² the biased variance (divide by C) of each "
+                   "row; ε goes inside the square root. Keep the reduced dim (keepdim) so μ and "
+                   "σ² broadcast back over the row.")
 def check_layer_norm(ex):
     layer_norm = get(ex, "layer_norm")
     rng = np.random.default_rng(12)
@@ -59,22 +69,27 @@ def check_layer_norm(ex):
     ref_eps = F.layer_norm(x, (6,), w, b, eps=0.5)
     with forbid_function(F.layer_norm):
         out = layer_norm(x, w, b)
-        require(isinstance(out, Tensor), "layer_norm must return a Tensor (use Tensor ops)")
-        assert_close(out, ref, "layer_norm(x (2, 3, 6), γ, β)", atol=1e-10)
-        assert_close(layer_norm(x, w, b, eps=0.5), ref_eps, "layer_norm with eps=0.5 (use eps "
-                     "inside the square root)", atol=1e-10)
+        require(isinstance(out, Tensor), "layer_norm returns a Tensor",
+                f"it returned a {type(out).__name__}", nudge="use Tensor ops")
+        assert_close(out, ref, "layer_norm(x (2, 3, 6), γ, β)", atol=1e-10,
+                     nudge="Tensor.var divides by C − 1 (unbiased); LayerNorm divides by C")
+        assert_close(layer_norm(x, w, b, eps=0.5), ref_eps, "layer_norm with eps=0.5",
+                     atol=1e-10, nudge="ε is added to the variance, under the square root")
         inputs = [Tensor(rng.standard_normal((3, 5)), requires_grad=True),
                   Tensor(rng.standard_normal(5), requires_grad=True),
                   Tensor(rng.standard_normal(5), requires_grad=True)]
         try:
             gradcheck(lambda a, g, c: layer_norm(a, g, c), inputs)
         except GradcheckError as e:
-            raise CheckFailed(f"the gradient through your layer_norm is wrong: {e}") from None
+            raise CheckFailed("gradcheck through your layer_norm", str(e)) from None
 
 
 @LESSON.task("4.4", "a pre-LN and a post-LN block, from the block's parts",
-             hint="pre-LN: x = x + block.attn(block.ln_1(x)).output; x + block.mlp(block.ln_2(x)). "
-                  "post-LN: x = block.ln_1(x + block.attn(x).output); block.ln_2(x + block.mlp(x))")
+             nudge=f"{_NOTEBOOK}, part 4 (the block: pre-LN and post-LN), §3.1 残差连接: each "
+                   "sub-layer (attention, then the MLP) sits on a residual path. Pre-LN normalises "
+                   "the sub-layer's input and adds its output to the unnormalised x; post-LN adds "
+                   "first and normalises the sum. block.attn returns a tuple-like result whose "
+                   ".output is the tensor.")
 def check_blocks(ex):
     pre_ln_block, post_ln_block = get(ex, "pre_ln_block"), get(ex, "post_ln_block")
     rng = np.random.default_rng(13)
@@ -88,21 +103,36 @@ def check_blocks(ex):
     block.norm_first = False
     ref_post = block(x)
     # each function gets the block built the other way round, so block(x) gives the wrong answer
-    assert_close(pre_ln_block(x, block), ref_pre, "pre_ln_block(x, block)", atol=1e-5)
+    assert_close(pre_ln_block(x, block), ref_pre, "pre_ln_block(x, block)", atol=1e-5,
+                 nudge="the block handed to you is built post-LN: calling block(x) gives the "
+                       "other answer")
     block.norm_first = True
-    assert_close(post_ln_block(x, block), ref_post, "post_ln_block(x, block)", atol=1e-5)
+    assert_close(post_ln_block(x, block), ref_post, "post_ln_block(x, block)", atol=1e-5,
+                 nudge="the block handed to you is built pre-LN: calling block(x) gives the "
+                       "other answer")
 
 
 @LESSON.task("4.5", "count a GPT's parameters",
-             hint="V·C + block_size·C + n_layer·(12·C² + 13·C) + 2·C: embeddings, blocks, ln_f; "
-                  "lm_head is tied to wte")
+             nudge=f"{_NOTEBOOK}, part 5 (a tiny GPT): count each piece the docstring lists: two "
+                   "embedding tables, per block two LayerNorms (γ and β) and four Linear layers "
+                   "(weight and bias, with sizes C→3C, C→C, C→4C, 4C→C), the final LayerNorm. "
+                   "The output head shares the token embedding's matrix (weight tying).")
 def check_num_params(ex):
     gpt_num_params = get(ex, "gpt_num_params")
     for V, L, C, P in ((65, 2, 32, 16), (100, 1, 8, 4), (30, 3, 24, 40)):
         model = GPT(GPTConfig(vocab_size=V, n_layer=L, n_head=4, n_embd=C, block_size=P))
         expected = model.num_parameters()
         got = gpt_num_params(V, L, C, P)
-        require(int(got) == expected, f"gpt_num_params({V}, {L}, {C}, {P}) = {got}; minigrad's GPT "
-                                      f"has {expected:,}")
+        require(int(got) == expected, f"gpt_num_params({V}, {L}, {C}, {P}) against "
+                                      f"GPT(config).num_parameters()",
+                f"got {int(got):,}, expected {expected:,} (off by {int(got) - expected:+,})",
+                nudge=_NUM_PARAMS_NUDGE.get(int(got) - expected, ""))
     got = gpt_num_params(50257, 12, 768, 1024)
-    require(int(got) == 124_439_808, f"GPT-2 small: got {got}, expected 124,439,808")
+    require(int(got) == 124_439_808, "GPT-2 small (V=50257, 12 layers, C=768, 1024 positions)",
+            f"got {int(got):,}, expected 124,439,808 (off by {int(got) - 124_439_808:+,})")
+
+
+# off by exactly a typical piece (for the configs above): a pointer to that piece
+_NUM_PARAMS_NUDGE = {65 * 32: "the head is tied to wte: count that matrix once",
+                     100 * 8: "the head is tied to wte: count that matrix once",
+                     30 * 24: "the head is tied to wte: count that matrix once"}

@@ -7,7 +7,10 @@ import numpy as np
 from ..models.bert import BertConfig, BertForSequenceClassification
 from ..nn import functional as F
 from ..tensor import Tensor
-from .core import CheckFailed, Lesson, assert_close, forbid, get, require
+from .core import (CheckFailed, Lesson, assert_close, expect_equal, expect_number, forbid, get,
+                   require)
+
+_NOTEBOOK = "Lesson 6's notebook"
 
 LESSON = Lesson(6, "06_finetuning", "Fine-tuning and transfer learning", "§3.3 微调, §2.3 迁移学习")
 
@@ -20,38 +23,45 @@ def _tiny_bert(num_labels=3, dropout=0.0):
 
 
 @LESSON.task("6.1", "freeze the pretrained body, train the head",
-             hint="for name, p in model.named_parameters(): p.requires_grad = "
-                  "name.startswith(tuple(prefixes)); count p.numel() of the trainable ones")
+             nudge=f"{_NOTEBOOK}, part 3 (fine-tuning vs training from scratch), §3.3 微调: a "
+                   "frozen parameter is one with requires_grad off, so backward leaves it alone. "
+                   "Module.named_parameters gives every parameter with its dotted name; decide "
+                   "each one from its name (str.startswith accepts a tuple), both ways, and count "
+                   "the scalars (numel) of the trainable ones.")
 def check_freeze(ex):
     freeze_except = get(ex, "freeze_except")
     model = _tiny_bert()
     head = sum(p.numel() for n, p in model.named_parameters() if n.startswith("classifier"))
     n = freeze_except(model, ["classifier"])
-    require(n == head, f"freeze_except(model, ['classifier']) returned {n}; the head has {head} "
-                       f"trainable numbers (16 × 3 weights + 3 biases)")
+    expect_equal(n, head, "the count returned by freeze_except(model, ['classifier']) (the head: "
+                          "16 × 3 weights + 3 biases)", nudge="count scalars (numel), not tensors")
     for name, p in model.named_parameters():
-        if p.requires_grad != name.startswith("classifier"):
-            raise CheckFailed(f"after freeze_except(model, ['classifier']), {name}.requires_grad is "
-                              f"{p.requires_grad}")
+        expect_equal(p.requires_grad, name.startswith("classifier"),
+                     f"{name}.requires_grad after freeze_except(model, ['classifier'])")
     ids = np.array([[1, 5, 7, 2]])
     model(ids, labels=np.array([1])).loss.backward()
     frozen_grads = [n for n, p in model.named_parameters() if not n.startswith("classifier")
                     and p.grad is not None]
-    require(not frozen_grads, f"frozen parameters still received gradients: {frozen_grads[:3]}")
-    expected = sum(p.numel() for n, p in model.named_parameters()
-                   if n.startswith(("classifier", "bert.pooler", "bert.encoder.layer.1.")))
-    n = freeze_except(model, ("classifier", "bert.pooler", "bert.encoder.layer.1."))
-    require(n == expected, f"unfreezing the head, the pooler and the last layer: {n} trainable, "
-                           f"expected {expected}")
-    require(model.bert.encoder.layer[1].attention.self.query.weight.requires_grad
-            and not model.bert.embeddings.word_embeddings.weight.requires_grad,
-            "the last layer must be trainable again and the embeddings frozen")
-    require(freeze_except(model, []) == 0, "freeze_except(model, []) must freeze everything")
+    require(not frozen_grads, "frozen parameters receive no gradient",
+            f"{len(frozen_grads)} did, e.g. {frozen_grads[:3]}")
+    prefixes = ("classifier", "bert.pooler", "bert.encoder.layer.1.")
+    expected = sum(p.numel() for n, p in model.named_parameters() if n.startswith(prefixes))
+    n = freeze_except(model, prefixes)
+    expect_equal(n, expected, "the count after unfreezing the head, the pooler and the last layer",
+                 nudge="a second call must also turn requires_grad back on")
+    for name in ("bert.encoder.layer.1.attention.self.query.weight",
+                 "bert.embeddings.word_embeddings.weight"):
+        p = dict(model.named_parameters())[name]
+        expect_equal(p.requires_grad, name.startswith(prefixes),
+                     f"{name}.requires_grad after unfreezing the last layer")
+    expect_equal(freeze_except(model, []), 0, "freeze_except(model, []) freezes everything")
 
 
 @LESSON.task("6.2", "the classification head and its loss, from the model's parts",
-             hint="pooled = model.bert(ids, attention_mask=mask).pooler_output; "
-                  "logits = model.classifier(model.dropout(pooled)); F.cross_entropy(logits, labels)")
+             nudge=f"{_NOTEBOOK}, part 2 (the task and the head), §3.3 模型调整: the docstring's "
+                   "three formulas, one per line: BERT's pooled [CLS] vector, dropout, the linear "
+                   "head, then the cross-entropy of §4.2. The padded texts only give the right "
+                   "logits when the attention mask reaches model.bert.")
 def check_classification_loss(ex):
     classification_loss = get(ex, "classification_loss")
     model = _tiny_bert()
@@ -67,48 +77,58 @@ def check_classification_loss(ex):
                 "model.classifier, not model(...)"):
         out = classification_loss(model, ids, mask, labels)
     if not (isinstance(out, tuple) and len(out) == 2):
-        raise CheckFailed("classification_loss must return (logits, loss)")
+        raise CheckFailed("classification_loss returns (logits, loss)",
+                          f"it returned a {type(out).__name__}")
     logits, loss = out
-    assert_close(logits, ref.logits, "logits (4 texts, two of them padded)", atol=1e-5)
+    assert_close(logits, ref.logits, "the logits of 4 texts, two of them padded", atol=1e-5,
+                 nudge="pass the attention mask to model.bert; take its pooled output")
     assert_close(loss, ref.loss, "the loss", atol=1e-5)
-    require(isinstance(loss, Tensor) and loss.requires_grad, "the loss must be a Tensor with a graph "
-                                                             "(use Tensor ops / F.cross_entropy)")
+    require(isinstance(loss, Tensor) and loss.requires_grad, "the loss is a Tensor with a graph",
+            f"it is a {type(loss).__name__}" + (" without a graph" if isinstance(loss, Tensor) else ""),
+            nudge="use Tensor ops / F.cross_entropy, not NumPy")
     model.zero_grad()
     loss.backward()
-    require(model.classifier.weight.grad is not None and
-            model.bert.embeddings.word_embeddings.weight.grad is not None,
-            "loss.backward() must reach the head and the embeddings")
+    missing = [n for n, p in (("classifier.weight", model.classifier.weight),
+                              ("bert.embeddings.word_embeddings.weight",
+                               model.bert.embeddings.word_embeddings.weight)) if p.grad is None]
+    require(not missing, "loss.backward() reaches the head and the embeddings",
+            f"no gradient in {', '.join(missing)}")
 
 
 @LESSON.task("6.3", "accuracy",
-             hint="(logits.argmax(axis=-1) == labels).mean(), as a float")
+             nudge=f"{_NOTEBOOK}, part 4 (evaluation), §3.2 模型评估: the prediction is the most "
+                   "likely class, the argmax over the classes (the last axis of (N, K)); the "
+                   "accuracy is the share of predictions equal to the label. A Tensor's values "
+                   "are its .data.")
 def check_accuracy(ex):
     accuracy = get(ex, "accuracy")
     logits = np.array([[2.0, 1.0, 0.0], [0.0, 3.0, 1.0], [0.5, 0.2, 0.9], [1.0, 0.0, 0.0]])
-    got = accuracy(logits, np.array([0, 1, 0, 0]))
-    require(abs(float(got) - 0.75) < 1e-12, f"accuracy on 4 examples with 3 right = {got}, expected 0.75")
+    expect_number(accuracy(logits, np.array([0, 1, 0, 0])), 0.75,
+                  "accuracy on 4 examples with 3 right", atol=1e-12)
     rng = np.random.default_rng(63)
     logits = rng.standard_normal((50, 7))
     labels = rng.integers(0, 7, 50)
     expected = float((logits.argmax(-1) == labels).mean())
-    got = accuracy(logits, labels)
-    require(abs(float(got) - expected) < 1e-12, f"accuracy on 50 random examples = {got}, "
-                                                f"expected {expected}")
+    expect_number(accuracy(logits, labels), expected, "accuracy on 50 random examples", atol=1e-12)
     square = rng.standard_normal((4, 4))               # argmax over the wrong axis is caught here
     lab = square.argmax(-1)
-    require(abs(float(accuracy(square, lab)) - 1.0) < 1e-12, "accuracy(logits (4, 4), their own "
-                                                             "argmax over the classes) must be 1.0")
-    got = accuracy(Tensor(logits), labels)
-    require(abs(float(got) - expected) < 1e-12, "accuracy must also accept logits as a Tensor")
+    expect_number(accuracy(square, lab), 1.0, "accuracy of logits (4, 4) against their own argmax "
+                  "over the classes", atol=1e-12, nudge="the classes are the last axis")
+    expect_number(accuracy(Tensor(logits), labels), expected, "accuracy of logits given as a Tensor",
+                  atol=1e-12)
 
 
 @LESSON.task("6.4", "the confusion matrix",
-             hint="C = np.zeros((K, K), int); for t, p in zip(labels, predictions): C[t, p] += 1")
+             nudge=f"{_NOTEBOOK}, part 4 (accuracy and the confusion matrix): C[i, j] counts the "
+                   "examples of true class i predicted as j (rows: the truth), a K × K integer "
+                   "array even when some classes never occur. np.add.at adds at repeated indices; "
+                   "a plain loop works as well.")
 def check_confusion(ex):
     confusion_matrix = get(ex, "confusion_matrix")
     C = confusion_matrix(np.array([0, 1, 1, 2, 2, 2]), np.array([0, 1, 2, 2, 2, 1]), 3)
     assert_close(C, np.array([[1, 0, 0], [0, 1, 1], [0, 1, 2]]), "confusion_matrix(predictions "
-                 "[0 1 1 2 2 2], labels [0 1 2 2 2 1], 3) (rows: true class)", atol=0)
+                 "[0 1 1 2 2 2], labels [0 1 2 2 2 1], 3)", atol=0,
+                 nudge="rows are the true class, columns the prediction")
     rng = np.random.default_rng(64)
     pred, lab = rng.integers(0, 5, 200), rng.integers(0, 5, 200)
     ref = np.zeros((5, 5), np.int64)
@@ -116,4 +136,4 @@ def check_confusion(ex):
         ref[t, p] += 1
     assert_close(confusion_matrix(pred, lab, 5), ref, "200 random predictions, 5 classes", atol=0)
     C = np.asarray(confusion_matrix(np.array([0, 0]), np.array([0, 0]), 4))
-    require(C.shape == (4, 4), f"num_labels=4 with only class 0 seen: shape {C.shape}, expected (4, 4)")
+    expect_equal(C.shape, (4, 4), "the shape for num_labels=4 with only class 0 seen")

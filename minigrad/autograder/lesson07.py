@@ -15,6 +15,8 @@ from ..tensor import Tensor
 from ..tokenizers import BertTokenizer
 from .core import CheckFailed, Lesson, assert_close, forbid, forbid_function, get, require
 
+_NOTEBOOK = "Lesson 7's notebook"
+
 LESSON = Lesson(7, "07_pretrained_bert", "The chapter's example on real BERT weights", "§5 项目实践")
 
 _VOCAB = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "this", "is", "a", "great", "movie", "!",
@@ -29,7 +31,10 @@ def _tiny_bert_config(num_labels=2):
 
 
 @LESSON.task("7.1", "mean pooling over the real tokens",
-             hint="m = mask as float (B, T, 1); (h * m).sum(1) / np.maximum(m.sum(1), 1e-9)")
+             nudge=f"{_NOTEBOOK}, part 5 (sentence embeddings): e_b = Σ_t m_bt h_bt / Σ_t m_bt, "
+                   "so padding (m = 0) adds nothing and is not counted. The mask (B, T) needs a "
+                   "trailing axis to broadcast over the hidden size; keep h a Tensor so the result "
+                   "has a gradient, and guard the division as the docstring says.")
 def check_mean_pooling(ex):
     mean_pooling = get(ex, "mean_pooling")
     rng = np.random.default_rng(71)
@@ -38,20 +43,25 @@ def check_mean_pooling(ex):
     ref = _sentence.mean_pooling(h, mask)
     with forbid_function(_sentence.mean_pooling, _sentence.pool):
         got = mean_pooling(h, mask)
-        assert_close(got, ref, "mean_pooling(h (3, 5, 4), mask with 5, 2 and 1 real tokens)", atol=1e-12)
+        assert_close(got, ref, "mean_pooling(h (3, 5, 4), mask with 5, 2 and 1 real tokens)",
+                     atol=1e-12, nudge="average over the real tokens only, not over all T")
         assert_close(got.data[2] if isinstance(got, Tensor) else np.asarray(got)[2], h.data[2, 0],
                      "a text with one real token: its embedding is that token's vector", atol=1e-12)
-        require(isinstance(got, Tensor), "mean_pooling must return a Tensor (use Tensor ops on h)")
+        require(isinstance(got, Tensor), "mean_pooling returns a Tensor",
+                f"it returned a {type(got).__name__}", nudge="use Tensor ops on h")
         x = Tensor(rng.standard_normal((2, 4, 3)), requires_grad=True)
         m2 = np.array([[1, 1, 0, 0], [1, 1, 1, 1]])
         try:
             gradcheck(lambda t: mean_pooling(t, m2), [x])
         except GradcheckError as e:
-            raise CheckFailed(f"the gradient through mean_pooling is wrong: {e}") from None
+            raise CheckFailed("gradcheck through your mean_pooling", str(e),
+                              nudge="a result rebuilt from .data has no graph") from None
 
 
 @LESSON.task("7.2", "cosine similarity",
-             hint="a / np.linalg.norm(a, axis=-1, keepdims=True), the same for b, then a @ b.T")
+             nudge=f"{_NOTEBOOK}, part 5 (cosine similarity): cos(a, b) = a·b / (‖a‖ ‖b‖). Scale "
+                   "every row of a and of b to length 1 (np.linalg.norm over the last axis, kept "
+                   "for broadcasting); then all N × M dot products are one matrix product.")
 def check_cosine(ex):
     cosine_similarity = get(ex, "cosine_similarity")
     rng = np.random.default_rng(72)
@@ -61,7 +71,8 @@ def check_cosine(ex):
         assert_close(got, _ref_cos(a, b),
                      "cosine_similarity(a (4, 6), b (5, 6))", atol=1e-9)
         assert_close(cosine_similarity(a, 10 * a), _ref_cos(a, a),
-                     "cosine_similarity(a, 10·a) (length must not matter)", atol=1e-9)
+                     "cosine_similarity(a, 10·a)", atol=1e-9,
+                     nudge="the length of a vector must not matter: normalise both sides")
         v = np.array([[1.0, 0.0], [0.0, 2.0], [-3.0, 0.0]])
         assert_close(cosine_similarity(v, v), np.array([[1, 0, -1], [0, 1, 0], [-1, 0, 1.0]]),
                      "cosine_similarity of [1, 0], [0, 2], [-3, 0] with themselves", atol=1e-12)
@@ -74,7 +85,10 @@ def _ref_cos(a, b):
 
 
 @LESSON.task("7.3", "the [CLS] pooler",
-             hint="bert.pooler.dense(last_hidden_state[:, 0]).tanh()")
+             nudge=f"{_NOTEBOOK}, part 3 (the head is new): pooled = tanh(W_p h_[CLS] + b_p). "
+                   "[CLS] is the first token of every text, so take position 0 of the time axis "
+                   "for every text; bert.pooler.dense is the Linear layer W_p, b_p; Tensor has a "
+                   "tanh method.")
 def check_pooler(ex):
     cls_pooler = get(ex, "cls_pooler")
     bert = BertModel(_tiny_bert_config())
@@ -88,12 +102,15 @@ def check_pooler(ex):
     h = out.last_hidden_state
     with forbid(BertPooler, "forward", "use bert.pooler.dense and tanh"):
         got = cls_pooler(bert, h)
-    assert_close(got, out.pooler_output, "cls_pooler(bert, last_hidden_state (3, 6, 16))", atol=1e-5)
+    assert_close(got, out.pooler_output, "cls_pooler(bert, last_hidden_state (3, 6, 16))", atol=1e-5,
+                 nudge="one token per text, the first; and the tanh after the dense layer")
 
 
 @LESSON.task("7.4", "the chapter's §5 example, line for line",
-             hint="inputs = tokenizer(texts, padding=True, return_tensors='np'); "
-                  "outputs = model(**inputs); outputs.logits.argmax(-1), all under mg.no_grad()")
+             nudge=f"{_NOTEBOOK}, part 1 (the chapter's code, in minigrad), §5 项目实践: tokenise "
+                   "the batch padded to the longest text, hand the model every output of the "
+                   "tokenizer (the attention mask too, by keyword), take the most likely label, "
+                   "and run it all without building a graph (mg.no_grad). Return NumPy arrays.")
 def check_predict(ex):
     predict = get(ex, "predict")
     with tempfile.TemporaryDirectory() as d:
@@ -123,9 +140,12 @@ def check_predict(ex):
     finally:
         BertForSequenceClassification.forward = original
     if not (isinstance(out, tuple) and len(out) == 2):
-        raise CheckFailed("predict must return (logits, predictions)")
+        raise CheckFailed("predict returns (logits, predictions)", f"it returned a {type(out).__name__}")
     logits, pred = out
-    assert_close(logits, ref, "the logits of 4 texts padded to the longest (pass the attention "
-                 "mask too: model(**inputs))", atol=1e-5)
+    assert_close(logits, ref, "the logits of 4 texts padded to the longest", atol=1e-5,
+                 nudge="the padded texts need the attention mask: pass all of the tokenizer's "
+                       "outputs to the model")
     assert_close(pred, ref.argmax(-1), "the predictions", atol=0)
-    require(seen and not seen[0][1], "run the model under mg.no_grad() (no graph for inference)")
+    require(seen and not seen[0][1], "the model runs under mg.no_grad() (no graph for inference)",
+            "the model ran with grad mode on" if seen else "the model was not called",
+            nudge="inference needs no graph: see mg.no_grad")

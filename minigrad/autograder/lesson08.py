@@ -10,7 +10,9 @@ from .. import backends
 from ..autograd import no_grad
 from ..backends import numpy_ref
 from ..models.gpt import GPT, GPTConfig
-from .core import CheckFailed, Lesson, assert_close, forbid_function, get, require
+from .core import Lesson, assert_close, expect_equal, forbid_function, get, require
+
+_NOTEBOOK = "Lesson 8's notebook"
 
 LESSON = Lesson(8, "08_efficiency", "Efficiency: fused attention and FLOPs", "§8 模型效率, 计算成本")
 
@@ -21,14 +23,17 @@ def _softmax_v(s, v):
 
 
 @LESSON.task("8.1", "the online-softmax update",
-             hint="m_new = max(m, s.max()); alpha = exp(m - m_new); p = exp(s - m_new); "
-                  "return m_new, alpha * l + p.sum(), alpha * o + p @ v")
+             nudge=f"{_NOTEBOOK}, part 2 (the online softmax): ℓ and o are sums of exponentials "
+                   "measured against the running maximum m. When a block raises the maximum, "
+                   "everything summed so far must be rescaled by e^(m − m_new) before the block's "
+                   "own terms e^(s_j − m_new) are added (the docstring's three formulas). Before "
+                   "the first block m = −inf: nothing to rescale.")
 def check_online_update(ex):
     update = get(ex, "online_softmax_update")
     rng = np.random.default_rng(81)
     s, v = rng.standard_normal(10) * 3, rng.standard_normal((10, 4))
     m, l, o = update(-math.inf, 0.0, np.zeros(4), s, v)
-    require(abs(float(m) - s.max()) < 1e-12, f"after one block m must be max(s) = {s.max():.4f}, got {m}")
+    assert_close(float(m), s.max(), "m after one block is max(s)", atol=1e-12)
     assert_close(np.asarray(o) / float(l), _softmax_v(s, v), "o / ℓ after one block (= softmax(s) @ v)",
                  atol=1e-10)
     for sizes in ((3, 3, 4), (1, 9), (5, 1, 1, 3)):
@@ -38,22 +43,27 @@ def check_online_update(ex):
             state = update(*state, s[j:j + n], v[j:j + n])
             j += n
         assert_close(np.asarray(state[2]) / float(state[1]), _softmax_v(s, v),
-                     f"o / ℓ after blocks of sizes {sizes}", atol=1e-10)
+                     f"o / ℓ after blocks of sizes {sizes}", atol=1e-10,
+                     nudge="both ℓ and o carry the old maximum: rescale both")
     rising = np.array([1.0, 2.0, 50.0, 400.0])                # the maximum keeps growing
     state = (-math.inf, 0.0, np.zeros(2))
     vv = rng.standard_normal((4, 2))
     for i in range(4):
         state = update(*state, rising[i:i + 1], vv[i:i + 1])
     assert_close(np.asarray(state[2]) / float(state[1]), _softmax_v(rising, vv),
-                 "scores 1, 2, 50, 400 one at a time (rescale ℓ and o when the maximum grows)",
-                 atol=1e-10)
+                 "o / ℓ for scores 1, 2, 50, 400 one at a time", atol=1e-10,
+                 nudge="rescale ℓ and o each time the maximum grows")
     require(math.isfinite(float(state[1])) and float(state[1]) >= 1.0,
-            f"ℓ must stay finite (it is measured against the running max): got {state[1]}")
+            "ℓ stays finite and at least 1 (it is measured against the running max)",
+            f"ℓ = {state[1]}")
 
 
 @LESSON.task("8.2", "blockwise attention equals the reference",
-             hint="per key block: s = q @ kj.T / sqrt(d) (masked for causal); m_new = max(m, "
-                  "s.max(1)); alpha = exp(m - m_new); p = exp(s - m_new[:, None]); update l, o")
+             nudge=f"{_NOTEBOOK}, part 2: task 8.1's recurrence for every query row at once, with "
+                   "m and ℓ vectors of length T and O a (T, dv) matrix, one key block at a time; "
+                   "the scores are scaled by 1/√d; for causal, a key after its query gets −inf "
+                   "(careful: a row may have no visible key yet in a block). Divide by ℓ at the "
+                   "end.")
 def check_blockwise(ex):
     blockwise_attention = get(ex, "blockwise_attention")
     rng = np.random.default_rng(82)
@@ -68,42 +78,60 @@ def check_blockwise(ex):
         for (q, k, v, block, causal, ref), case in zip(refs, cases):
             got = blockwise_attention(q, k, v, block=block, causal=causal)
             assert_close(got, ref, f"blockwise_attention(T={case[0]}, S={case[1]}, d={case[2]}, "
-                         f"block={block}, causal={causal})", atol=1e-9)
+                         f"block={block}, causal={causal})", atol=1e-9,
+                         nudge="query t sees keys 0..t" if causal else "")
     q = np.array([[1.0, 0.0]])
     k = np.array([[0.0, 0.0], [800.0, 0.0], [900.0, 0.0]])
     v = np.array([[1.0], [2.0], [3.0]])
     got = blockwise_attention(q, k, v, block=1)
-    assert_close(got, np.array([[3.0]]), "scores 0, 566, 636 in blocks of 1 (no overflow: "
-                 "exponentials relative to the running max)", atol=1e-9)
+    assert_close(got, np.array([[3.0]]), "blockwise_attention of scores 0, 566, 636 in blocks of 1",
+                 atol=1e-9, nudge="e^566 overflows: take every exponential relative to the "
+                                  "running max")
 
 
 @LESSON.task("8.3", "the FLOPs of a matrix product",
-             hint="2 * n * k * m per matrix (a multiply and an add per term), times the number "
-                  "of matrices in np.broadcast_shapes(a_shape[:-2], b_shape[:-2])")
+             nudge=f"{_NOTEBOOK}, part 1 (counting FLOPs, 计算成本): each of the n·m outputs is k "
+                   "multiplications and k additions, and a multiply-add counts as 2 FLOPs. The "
+                   "batch dims in front broadcast like any NumPy op (np.broadcast_shapes); count "
+                   "every matrix of the broadcast batch.")
 def check_matmul_flops(ex):
     matmul_flops = get(ex, "matmul_flops")
     for a, b, expected in (((2, 3), (3, 4), 48), ((64, 128), (128, 32), 2 * 64 * 128 * 32),
                            ((5, 2, 3), (3, 4), 5 * 48), ((2, 1, 8, 16), (3, 16, 4), 6 * 2 * 8 * 16 * 4),
                            ((4, 12, 1024, 64), (4, 12, 64, 1024), 2 * 48 * 1024 * 64 * 1024)):
         got = matmul_flops(a, b)
-        require(int(got) == expected, f"matmul_flops({a}, {b}) = {got}, expected {expected:,}")
+        expect_equal(int(got), expected, f"matmul_flops({a}, {b})",
+                     nudge=_ratio_nudge(int(got), expected))
 
 
 @LESSON.task("8.4", "the FLOPs of a GPT forward pass (counted against the real matmuls)",
-             hint="per layer 24·T·C² + 4·T²·C (projections, MLP, QKᵀ and PV); plus 2·T·C·V for "
-                  "the head")
+             nudge=f"{_NOTEBOOK}, part 1: list every matrix product of one layer, as the docstring "
+                   "does (the q, k, v projection, the scores QKᵀ, the weighted values, the output "
+                   "projection, the MLP's two Linears), count each with task 8.3's rule for T "
+                   "tokens, and add the language-model head once at the end. The element-wise ops "
+                   "are not counted.")
 def check_gpt_flops(ex):
     gpt_forward_flops = get(ex, "gpt_forward_flops")
     for V, L, C, T, nh in ((50, 2, 16, 8, 2), (30, 1, 24, 12, 4), (70, 3, 8, 5, 1)):
         model = GPT(GPTConfig(vocab_size=V, n_layer=L, n_head=nh, n_embd=C, block_size=16))
         counted = _count_matmul_flops(model, T)
         got = gpt_forward_flops(V, L, C, T)
-        require(int(got) == counted, f"gpt_forward_flops({V}, {L}, {C}, {T}) = {got}; the matmuls of "
-                                     f"minigrad's GPT forward on {T} tokens do {counted:,} FLOPs")
+        require(int(got) == counted, f"gpt_forward_flops({V}, {L}, {C}, {T}) against the matmuls "
+                                     f"of minigrad's GPT forward on {T} tokens",
+                f"got {int(got):,}, counted {counted:,} (off by {int(got) - counted:+,})",
+                nudge="the attention's two products grow with T², the rest with T")
     got = gpt_forward_flops(50257, 12, 768, 1024)
     expected = 12 * (24 * 1024 * 768 ** 2 + 4 * 1024 ** 2 * 768) + 2 * 1024 * 768 * 50257
-    require(int(got) == expected, f"GPT-2 small on 1024 tokens: got {got}, expected {expected:,} "
-                                  f"(about 0.29 TFLOP)")
+    expect_equal(int(got), expected, "GPT-2 small on 1024 tokens (about 0.29 TFLOP)")
+
+
+def _ratio_nudge(got: int, expected: int) -> str:
+    """A nudge for the two usual slips: multiply-adds counted once, or the batch forgotten."""
+    if got * 2 == expected:
+        return "a multiply-add is 2 FLOPs"
+    if got and expected % got == 0:
+        return "count every matrix of the broadcast batch"
+    return ""
 
 
 def _count_matmul_flops(model, T) -> int:
