@@ -119,6 +119,16 @@ def _fast_exp_impl(x):
     return None
 
 
+# --- a max that keeps NaN ---------------------------------------------------------------------
+# Python's (and Numba's) max(a, b) keeps a unless b > a, so max(-inf, nan) = -inf: a NaN score
+# would vanish, and a row of NaN would look like a fully masked row (probabilities 0).  NaN in
+# must give NaN out (§4.1's masking rule is for -inf only), so the row kernels use this one.
+@jit(inline="always")
+def nan_max(a, b):
+    """max(a, b), but NaN when either is NaN."""
+    return b if (b > a or b != b) else a
+
+
 # --- one BLAS thread inside Numba's parallel loops --------------------------------------------
 def limit_blas_in_numba(threads: int = 1) -> None:
     """Limit the OpenBLAS that `np.dot` inside @njit uses (SciPy's copy, not NumPy's).

@@ -154,6 +154,13 @@ def matmul(a, b):
     return C.copy_to_host().reshape(lead + (n, m))
 
 
+# max(a, b) that is NaN when either is (Python's max(-inf, nan) is -inf: a NaN score would
+# vanish and its row look fully masked).  NaN in, NaN out, as on the CPU backends.
+@cuda.jit(device=True)
+def _nan_max(a, b):
+    return b if (b > a or b != b) else a
+
+
 # --- block reductions: every thread of the block gets the result ------------------------------
 # Shared-memory tree (runs in the simulator):  buf[i] ⊕= buf[i + s] for s = NT/2, NT/4, ..., 1.
 # Warp shuffles (real GPU): within a warp, v ⊕= shfl_xor(v, 16, 8, 4, 2, 1); then one value
@@ -165,14 +172,14 @@ def _block_reduce(buf, v, is_max):
         off = 16
         while off > 0:
             w = cuda.shfl_xor_sync(0xFFFFFFFF, v, off)
-            v = max(v, w) if is_max else v + w
+            v = _nan_max(v, w) if is_max else v + w
             off //= 2
         if tid % 32 == 0:
             buf[tid // 32] = v
         cuda.syncthreads()
         r = buf[0]
         for i in range(1, NT // 32):
-            r = max(r, buf[i]) if is_max else r + buf[i]
+            r = _nan_max(r, buf[i]) if is_max else r + buf[i]
         cuda.syncthreads()
         return r
     buf[tid] = v
@@ -180,7 +187,7 @@ def _block_reduce(buf, v, is_max):
     s = NT // 2
     while s > 0:
         if tid < s:
-            buf[tid] = max(buf[tid], buf[tid + s]) if is_max else buf[tid] + buf[tid + s]
+            buf[tid] = _nan_max(buf[tid], buf[tid + s]) if is_max else buf[tid] + buf[tid + s]
         cuda.syncthreads()
         s //= 2
     r = buf[0]
@@ -199,7 +206,7 @@ def _softmax_kernel(nbtype):
         n = x.shape[1]
         m = nbtype(NEG_INF)
         for j in range(tid, n, NT):
-            m = max(m, x[row, j])
+            m = _nan_max(m, x[row, j])
         m = _block_reduce(buf, m, True)
         if m == NEG_INF:
             m = nbtype(0)                      # all masked: softmax 0 (log_softmax NaN, as NumPy)
@@ -208,12 +215,12 @@ def _softmax_kernel(nbtype):
             d += math.exp(x[row, j] - m)
         d = _block_reduce(buf, d, False)
         if log:
-            lse = m + math.log(d)
+            lse = m + math.log(d) if d != 0 else nbtype(NEG_INF)   # all masked: NaN out
             for j in range(tid, n, NT):
                 out[row, j] = x[row, j] - lse
         else:
             for j in range(tid, n, NT):
-                out[row, j] = math.exp(x[row, j] - m) / d if d > 0 else nbtype(0)
+                out[row, j] = math.exp(x[row, j] - m) / d if d != 0 else nbtype(0)   # NaN stays
     return kernel
 
 
@@ -295,6 +302,7 @@ def _attention_forward_kernel(nbtype):
                 acc[e] = 0
         m = nbtype(NEG_INF)
         ell = nbtype(0)
+        nan_seen = False                                     # a NaN score: the row is NaN
         kend = S
         if causal:
             kend = min(S, cuda.blockIdx.x * BQ + BQ + off)    # same for the whole block
@@ -318,6 +326,8 @@ def _attention_forward_kernel(nbtype):
                     x = x * scale
                     if has_bias:
                         x += bias[nb, brow, s]
+                    if x != x:
+                        nan_seen = True
                     if x > m:                                # new running max: rescale
                         alpha = math.exp(m - x) if m > NEG_INF else nbtype(0)
                         ell = ell * alpha + 1
@@ -331,9 +341,11 @@ def _attention_forward_kernel(nbtype):
                             acc[e] += p * sv[r, e]
             cuda.syncthreads()
         if valid:
+            if nan_seen:
+                ell = nbtype(math.nan)
             for e in range(dv):
-                out[n, t, e] = acc[e] / ell if ell > 0 else nbtype(0)
-            lse[n, t] = m + math.log(ell) if ell > 0 else nbtype(NEG_INF)
+                out[n, t, e] = acc[e] / ell if ell != 0 else nbtype(0)
+            lse[n, t] = m + math.log(ell) if ell != 0 else nbtype(NEG_INF)
     return kernel
 
 
@@ -374,7 +386,7 @@ def _attention_dq_kernel(nbtype):
         for e in range(d):
             acc[e] = 0
         L = lse[n, t]
-        if L > NEG_INF:
+        if L != NEG_INF:                         # NaN rows give NaN gradients
             nb = n if bias.shape[0] > 1 else 0
             brow = t if bias.shape[1] > 1 else 0
             kend = min(S, t + S - T + 1) if causal else S
@@ -407,7 +419,7 @@ def _attention_dkv_kernel(nbtype):
         t0 = max(0, s - (S - T)) if causal else 0    # causal: only queries t >= s - (S - T)
         for t in range(t0, T):
             L = lse[n, t]
-            if L > NEG_INF:
+            if L != NEG_INF:                     # NaN rows give NaN gradients
                 brow = t if bias.shape[1] > 1 else 0
                 p = math.exp(_score(q, k, bias, has_bias, scale, n, nb, brow, t, s) - L)
                 ds = p * (_dot_rows(do, v, n, t, s) - D[n, t]) * scale

@@ -34,7 +34,7 @@ from __future__ import annotations
 import numpy as np
 from numba import prange
 
-from ._numba_util import FASTMATH, fast_exp, jit
+from ._numba_util import FASTMATH, fast_exp, jit, nan_max
 
 BR = 64    # query rows per block
 BC = 128   # keys per block
@@ -70,7 +70,7 @@ def _forward_rows(q, k, v, bias, has_bias, causal, scale, i0, i1, out, lse):
                 if has_bias:
                     x += bias[brow, j0 + c]
                 s[r, c] = x
-                mx = max(mx, x)
+                mx = nan_max(mx, x)           # a NaN score makes the row NaN, not masked
             if mx == -np.inf:                 # no visible key yet: P̃ = 0 for this block
                 for c in range(nc):
                     s[r, c] = zero
@@ -90,7 +90,7 @@ def _forward_rows(q, k, v, bias, has_bias, causal, scale, i0, i1, out, lse):
                     acc[r, e] *= alpha
         acc += np.dot(s, v[j0:j1])            # + P̃ V_j   (nr, dv)
     for r in range(nr):
-        if l[r] > zero:
+        if l[r] != zero:                      # NaN too: NaN in, NaN out
             inv = one / l[r]
             for e in range(dv):
                 out[i0 + r, e] = acc[r, e] * inv

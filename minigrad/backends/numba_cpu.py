@@ -15,7 +15,7 @@ import numba
 import numpy as np
 from numba import prange
 
-from ._numba_util import FASTMATH, fast_exp, jit
+from ._numba_util import FASTMATH, fast_exp, jit, nan_max
 from .numba_attention import attention_backward, attention_forward  # noqa: F401
 
 NAME = "numba"
@@ -190,7 +190,7 @@ def _softmax_rows(x, out):                       # x, out: (rows, n), C-contiguo
     for r in prange(rows):
         m = x[r, 0]
         for j in range(1, n):
-            m = max(m, x[r, j])
+            m = nan_max(m, x[r, j])              # NaN anywhere: the row is NaN
         if m == -np.inf:                         # every key masked: probabilities 0, not NaN
             for j in range(n):
                 out[r, j] = zero
@@ -213,7 +213,7 @@ def _log_softmax_rows(x, out):
     for r in prange(rows):
         m = x[r, 0]
         for j in range(1, n):
-            m = max(m, x[r, j])
+            m = nan_max(m, x[r, j])
         if m == -np.inf:                         # all -inf: shift by 0 (result NaN, as NumPy's)
             m = zero
         s = zero

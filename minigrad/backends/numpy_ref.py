@@ -14,13 +14,18 @@ def matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def softmax(x: np.ndarray, dim: int) -> np.ndarray:
-    """e^(x - max) / Σ e^(x - max) along `dim` (§4.1). A row that is all -inf gives zeros."""
-    m = np.max(x, axis=dim, keepdims=True)
-    m = np.where(np.isfinite(m), m, 0.0).astype(x.dtype, copy=False)
-    e = np.exp(x - m)
+    """e^(x - max) / Σ e^(x - max) along `dim` (§4.1).
+
+    A row that is all -inf (every key masked) gives zeros: its sum is exactly 0.  Only that
+    row: a NaN anywhere in a row makes the sum NaN, and the whole row comes out NaN (NaN in,
+    NaN out), as it does on every backend."""
+    m = np.max(x, axis=dim, keepdims=True)                 # NaN if the row holds one
+    m = np.where(np.isneginf(m), 0.0, m).astype(x.dtype, copy=False)
+    with np.errstate(invalid="ignore", over="ignore"):
+        e = np.exp(x - m)
     s = np.sum(e, axis=dim, keepdims=True)
     with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(s > 0, e / np.where(s > 0, s, 1), 0.0).astype(x.dtype, copy=False)
+        return np.where(s == 0, 0.0, e / np.where(s == 0, 1, s)).astype(x.dtype, copy=False)
 
 
 def log_softmax(x: np.ndarray, dim: int) -> np.ndarray:
@@ -28,7 +33,7 @@ def log_softmax(x: np.ndarray, dim: int) -> np.ndarray:
     m = np.max(x, axis=dim, keepdims=True)
     m = np.where(np.isfinite(m), m, 0.0).astype(x.dtype, copy=False)
     shifted = x - m
-    with np.errstate(divide="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore"):
         return shifted - np.log(np.sum(np.exp(shifted), axis=dim, keepdims=True))
 
 
@@ -58,7 +63,7 @@ def to_host(a):
 def _probabilities(q, k, bias, causal, scale, lse=None):
     """P = softmax(QKᵀ·scale + bias) (N, T, S) and the row logsumexp L (N, T).  Given L (the
     backward), P = e^(S - L) is recomputed from it; a row with every key masked has L = -inf
-    and P = 0."""
+    and P = 0; a row with a NaN score has L = NaN and P = NaN."""
     s = np.matmul(q, np.swapaxes(k, -1, -2)) * q.dtype.type(scale)        # (N, T, S)
     if bias is not None:
         s = s + bias
@@ -67,11 +72,13 @@ def _probabilities(q, k, bias, causal, scale, lse=None):
         s = np.where(np.tril(np.ones((T, S), dtype=bool), k=S - T), s, -np.inf)
     if lse is None:
         m = np.max(s, axis=-1, keepdims=True)
-        m = np.where(np.isfinite(m), m, 0.0).astype(s.dtype, copy=False)
-        with np.errstate(divide="ignore"):
+        m = np.where(np.isneginf(m), 0.0, m).astype(s.dtype, copy=False)
+        with np.errstate(divide="ignore", invalid="ignore"):
             lse = (m + np.log(np.sum(np.exp(s - m), axis=-1, keepdims=True)))[..., 0]
-    safe = np.where(np.isfinite(lse), lse, 0.0).astype(s.dtype, copy=False)[..., None]
-    p = np.where(np.isfinite(lse)[..., None], np.exp(s - safe), 0.0).astype(s.dtype, copy=False)
+    masked = np.isneginf(lse)[..., None]       # every key masked: P = 0 (NaN rows stay NaN)
+    safe = np.where(masked, 0.0, lse[..., None]).astype(s.dtype, copy=False)
+    with np.errstate(invalid="ignore"):
+        p = np.where(masked, 0.0, np.exp(s - safe)).astype(s.dtype, copy=False)
     return p, lse.astype(s.dtype, copy=False)
 
 
