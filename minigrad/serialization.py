@@ -22,7 +22,14 @@ and the saved file is what is later loaded for fine-tuning (§3.3).  Two things 
    onto the target with `os.replace`, which is atomic: a reader sees the old file or the
    new one, never half of one.  Finally it fsyncs the directory so the rename itself is on
    disk.  A crash leaves at worst a stray `.NAME.*.tmp` file, which never has the
-   checkpoint's name.
+   checkpoint's name; the next save to the same path removes it.  Saving to a symbolic link
+   replaces the file it points to (the link stays).
+
+3. **A flipped bit is found, not loaded.**  `save` stores a SHA-256 digest of every tensor's
+   bytes in the metadata, under the key "minigrad.sha256" (a JSON object name -> hex digest,
+   so any safetensors reader still reads the file), and `load` recomputes and compares them:
+   a tensor whose bytes changed on disk is refused with its name.  Files written by other
+   programs have no digests and load as before.  The key is not in the metadata `load` returns.
 
 dtypes: float16/32/64, int8/16/32/64, uint8/16/32/64 and bool are written and read as
 they are.  bfloat16 ("BF16", common in pretrained checkpoints) has no NumPy dtype: `load`
@@ -31,8 +38,12 @@ they are.  bfloat16 ("BF16", common in pretrained checkpoints) has no NumPy dtyp
 """
 from __future__ import annotations
 
+import glob
+import hashlib
 import json
+import math
 import os
+import stat
 import struct
 import tempfile
 
@@ -52,6 +63,7 @@ _DTYPES = {
 _NAMES = {dt.newbyteorder("="): name for name, dt in _DTYPES.items()}
 _MAX_HEADER = 100_000_000        # the reference implementation refuses larger headers too
 _CHUNK = 1 << 24                 # write large tensors 16 MiB at a time
+CHECKSUM_KEY = "minigrad.sha256"  # metadata key: JSON {tensor name: SHA-256 hex digest of its bytes}
 _UMASK = os.umask(0o022)         # read the process umask (the only way is to set it) ...
 os.umask(_UMASK)                 # ... and put it back at once
 
@@ -70,9 +82,11 @@ def save(state_dict: dict, path, metadata: dict | None = None) -> None:
     "config": json.dumps(cfg)}); "format": "pt" is added unless given, which Hugging Face
     Transformers v4 requires.  Nested dicts are refused: flatten them ("layer.weight").
     """
-    path = os.fspath(path)
+    path = os.path.realpath(os.fspath(path))   # a symlink: write (atomically) what it points to
     arrays = _check_state_dict(state_dict)
     meta = _check_metadata(metadata)
+    meta[CHECKSUM_KEY] = json.dumps({name: _digest(a) for name, a in arrays.items()},
+                                    separators=(",", ":"))
 
     # Lay the tensors out: widest dtype first, so that every tensor starts at a multiple
     # of its item size (the header is padded to a multiple of 8).  The JSON keeps the
@@ -115,6 +129,23 @@ def save(state_dict: dict, path, metadata: dict | None = None) -> None:
             pass
         raise
     _fsync_directory(directory)              # ... and so is the rename
+    _remove_stale_temporaries(path, keep=tmp)
+
+
+def _remove_stale_temporaries(path: str, keep: str) -> None:
+    """Temporary files of earlier saves to `path` that were killed before their rename."""
+    pattern = os.path.join(os.path.dirname(path), f".{glob.escape(os.path.basename(path))}.*.tmp")
+    for stale in glob.glob(pattern):
+        if stale != keep:
+            try:
+                os.unlink(stale)
+            except OSError:
+                pass
+
+
+def _digest(array: np.ndarray) -> str:
+    """SHA-256 of the bytes a tensor has in the file (little-endian, row-major)."""
+    return hashlib.sha256(memoryview(np.ascontiguousarray(array).reshape(-1).view(np.uint8))).hexdigest()
 
 
 def _write_chunk(f, data) -> None:
@@ -170,18 +201,23 @@ def _check_metadata(metadata) -> dict:
         if not isinstance(k, str) or not isinstance(v, str):
             raise TypeError(f"mg.save: metadata must map str -> str, but {k!r} -> {v!r} "
                             f"({type(v).__name__}); encode other values with json.dumps")
+        if k == CHECKSUM_KEY:
+            raise ValueError(f"mg.save: the metadata key '{CHECKSUM_KEY}' is reserved (save "
+                             "writes the tensors' digests there)")
     return {"format": "pt", **meta}
 
 
 # ----------------------------------------------------------------------------------------
 # load
 # ----------------------------------------------------------------------------------------
-def load(path, return_metadata: bool = False):
+def load(path, return_metadata: bool = False, verify: bool = True):
     """Read a safetensors file -> {name: Tensor} (requires_grad False, stored dtype; BF16
     becomes float32).  With `return_metadata=True`, returns (tensors, metadata).
 
-    Raises FileNotFoundError if there is no such file and CheckpointError (a ValueError)
-    naming the file and the fault if it is truncated or malformed.
+    When the file holds minigrad's digests (every file `save` writes), each tensor's bytes are
+    checked against its SHA-256 (`verify=False` skips that).  Raises FileNotFoundError if
+    there is no such file and CheckpointError (a ValueError) naming the file and the fault if
+    it is not a regular file, truncated, malformed, or a tensor's bytes have changed.
     """
     path = os.fspath(path)
     if not os.path.exists(path):
@@ -189,6 +225,13 @@ def load(path, return_metadata: bool = False):
 
     def bad(msg):
         return CheckpointError(f"mg.load: '{path}' is not a valid safetensors file: {msg}")
+
+    mode = os.stat(path).st_mode
+    if not stat.S_ISREG(mode):               # a FIFO would block open() for ever
+        kind = ("a directory" if stat.S_ISDIR(mode) else "a FIFO (named pipe)" if stat.S_ISFIFO(mode)
+                else "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else "a socket"
+                if stat.S_ISSOCK(mode) else "not a regular file")
+        raise CheckpointError(f"mg.load: '{path}' is {kind}, not a checkpoint file")
 
     with open(path, "rb") as f:
         file_size = os.fstat(f.fileno()).st_size
@@ -202,8 +245,16 @@ def load(path, return_metadata: bool = False):
                       "truncated?")
         header = _parse_header(f.read(n), bad)
         buffer_size = file_size - 8 - n
-        metadata = header.pop("__metadata__", {})
+        metadata = dict(header.pop("__metadata__", {}))
+        digests = _parse_digests(metadata.pop(CHECKSUM_KEY, None), bad)
         entries = _check_entries(header, buffer_size, bad)
+        if digests is not None and verify:
+            missing = sorted(set(entries) - set(digests))
+            extra = sorted(set(digests) - set(entries))
+            if missing or extra:
+                raise bad(f"the tensors do not match the digests saved with them (no digest "
+                          f"for {missing[:5]}; digests of missing tensors {extra[:5]}): the "
+                          "file was edited after it was written")
 
         tensors = {}
         for name, (dtype, shape, begin, end, stored) in entries.items():
@@ -211,6 +262,10 @@ def load(path, return_metadata: bool = False):
             f.seek(8 + n + begin)
             if f.readinto(raw) != raw.size:
                 raise bad(f"tensor '{name}': could not read bytes {begin}..{end} of the data")
+            if digests is not None and verify and _digest(raw) != digests[name]:
+                raise bad(f"tensor '{name}': its bytes do not match the SHA-256 saved with it "
+                          "(the file was changed or damaged after it was written); refusing "
+                          "to load it")
             arr = raw.view(dtype).reshape(shape)
             if stored == "BF16":             # widen: a bfloat16 is the top half of a float32
                 arr = (arr.astype(np.uint32) << 16).view(np.float32)
@@ -241,6 +296,8 @@ def _parse_header(raw: bytes, bad) -> dict:
         header = json.loads(text.rstrip(" "), object_pairs_hook=no_duplicates)
     except json.JSONDecodeError as e:
         raise bad(f"the header is not valid JSON ({e})") from None
+    except RecursionError:
+        raise bad("the header's JSON is nested too deeply to be a checkpoint header") from None
     if not isinstance(header, dict):
         raise bad("the header is not a JSON object")
     meta = header.get("__metadata__", {})
@@ -248,6 +305,19 @@ def _parse_header(raw: bytes, bad) -> dict:
                                              for k, v in meta.items()):
         raise bad("'__metadata__' must be an object of string -> string")
     return header
+
+
+def _parse_digests(text, bad) -> dict | None:
+    if text is None:
+        return None
+    try:
+        digests = json.loads(text)
+    except (json.JSONDecodeError, RecursionError):
+        raise bad(f"the metadata entry '{CHECKSUM_KEY}' is not valid JSON") from None
+    if not isinstance(digests, dict) or not all(
+            isinstance(v, str) and len(v) == 64 for v in digests.values()):
+        raise bad(f"the metadata entry '{CHECKSUM_KEY}' must map tensor names to SHA-256 hex digests")
+    return digests
 
 
 def _check_entries(header: dict, buffer_size: int, bad) -> dict:
@@ -275,7 +345,7 @@ def _check_entries(header: dict, buffer_size: int, bad) -> dict:
         if end > buffer_size:
             raise bad(f"tensor '{name}' has data_offsets [{begin}, {end}] beyond the data buffer "
                       f"({buffer_size} bytes); truncated?")
-        expected = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+        expected = math.prod(shape) * dtype.itemsize     # Python ints: no overflow
         if end - begin != expected:
             raise bad(f"tensor '{name}' has {end - begin} bytes but shape {shape} of {stored} "
                       f"needs {expected}")

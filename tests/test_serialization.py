@@ -106,7 +106,10 @@ def test_files_we_write_load_with_safetensors(tmp_path):
         np.testing.assert_array_equal(out[k], v)
     from safetensors import safe_open
     with safe_open(str(path), framework="np") as f:
-        assert f.metadata() == {"format": "pt", "step": "7"}
+        meta = f.metadata()
+    digests = json.loads(meta.pop(S.CHECKSUM_KEY))      # plain metadata to any reader
+    assert meta == {"format": "pt", "step": "7"}
+    assert set(digests) == set(sd) and all(len(h) == 64 for h in digests.values())
 
 
 def test_files_safetensors_writes_load_with_mg_load(tmp_path):
@@ -322,3 +325,97 @@ def test_module_state_dict_and_optimizer_checkpoint(tmp_path):
     assert meta["step"] == "3"
     for k, v in model.state_dict().items():
         np.testing.assert_array_equal(state[k].data, v.data)
+
+
+# --- digests: a changed byte is found -----------------------------------------------------------
+def _flip_a_byte_of(path, name):
+    """Flip one bit inside tensor `name`'s data, leaving the header as it was."""
+    raw = bytearray(path.read_bytes())
+    (n,) = struct.unpack("<Q", raw[:8])
+    header = json.loads(raw[8:8 + n])
+    begin, end = header[name]["data_offsets"]
+    raw[8 + n + (begin + end) // 2] ^= 0x10
+    path.write_bytes(bytes(raw))
+
+
+def test_a_flipped_byte_is_refused_with_the_tensors_name(tmp_path):
+    path = tmp_path / "ckpt.safetensors"
+    save({"a.weight": np.arange(6, dtype=np.float32), "b.bias": np.ones(4)}, path, {"step": "3"})
+    out, meta = load(path, return_metadata=True)
+    assert meta == {"format": "pt", "step": "3"}          # the digests are not user metadata
+    _flip_a_byte_of(path, "b.bias")
+    with pytest.raises(CheckpointError, match=r"tensor 'b\.bias': its bytes do not match the SHA-256"):
+        load(path)
+    assert load(path, verify=False)["b.bias"].shape == (4,)   # on purpose only
+
+
+def test_files_without_digests_load_and_edited_digest_lists_are_refused(tmp_path):
+    path = tmp_path / "hf.safetensors"
+    path.write_bytes(_good_bytes())                      # as other programs write them
+    assert set(load(path)) == {"a", "b"}
+    digests = {"a": S._digest(np.ones(2, "<f4"))}        # "b" has none: a tensor was added
+    path.write_bytes(raw_file({"__metadata__": {S.CHECKSUM_KEY: json.dumps(digests)},
+                               "a": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]},
+                               "b": {"dtype": "I64", "shape": [1], "data_offsets": [8, 16]}},
+                              np.ones(2, "<f4").tobytes() + np.ones(1, "<i8").tobytes()))
+    with pytest.raises(CheckpointError, match=r"no digest for \['b'\]"):
+        load(path)
+    path.write_bytes(raw_file({"__metadata__": {S.CHECKSUM_KEY: "[1, 2"},
+                               "a": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]}},
+                              np.ones(2, "<f4").tobytes()))
+    with pytest.raises(CheckpointError, match="not valid JSON"):
+        load(path)
+    with pytest.raises(ValueError, match="reserved"):
+        save({"w": np.ones(1)}, tmp_path / "x.safetensors", {S.CHECKSUM_KEY: "{}"})
+
+
+def test_shape_whose_byte_count_overflows_is_a_checkpoint_error(tmp_path):
+    path = tmp_path / "big.safetensors"
+    # 2**62 * 4 * 4 bytes wraps to 0 in int64 arithmetic: it would match an empty tensor
+    path.write_bytes(raw_file({"x": {"dtype": "F32", "shape": [2 ** 62, 4], "data_offsets": [0, 0]}}))
+    with pytest.raises(CheckpointError, match="big.safetensors.*needs"):
+        load(path)
+
+
+def test_deeply_nested_json_header_is_a_checkpoint_error(tmp_path):
+    path = tmp_path / "deep.safetensors"
+    header = b'{"x": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
+    path.write_bytes(struct.pack("<Q", len(header)) + header)
+    with pytest.raises(CheckpointError, match="deep.safetensors.*nested too deeply"):
+        load(path)
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no named pipes on this system")
+def test_load_refuses_a_fifo_and_a_directory(tmp_path):
+    fifo = tmp_path / "pipe.safetensors"
+    os.mkfifo(fifo)
+    with pytest.raises(CheckpointError, match="FIFO"):      # open() would block for ever
+        load(fifo)
+    with pytest.raises(CheckpointError, match="a directory"):
+        load(tmp_path)
+    with pytest.raises(CheckpointError, match="a device"):
+        load("/dev/null")
+
+
+def test_save_to_a_symlink_updates_its_target(tmp_path):
+    target = tmp_path / "run1" / "best.safetensors"
+    target.parent.mkdir()
+    save({"w": np.zeros(2)}, target)
+    link = tmp_path / "latest.safetensors"
+    link.symlink_to(target)
+    save({"w": np.ones(2)}, link)
+    assert link.is_symlink()                              # the link is still a link ...
+    np.testing.assert_array_equal(load(target)["w"].data, np.ones(2))   # ... to the new data
+
+
+def test_stale_temporary_files_are_removed_by_the_next_save(tmp_path):
+    path = tmp_path / "ckpt.safetensors"
+    stale = [tmp_path / ".ckpt.safetensors.abc123.tmp", tmp_path / ".ckpt.safetensors.x_y.tmp"]
+    for f in stale:
+        f.write_bytes(b"half a checkpoint")                # what a SIGKILL mid-save leaves
+    other = tmp_path / ".other.safetensors.abc.tmp"
+    other.write_bytes(b"")
+    save({"w": np.ones(2)}, path)
+    assert not any(f.exists() for f in stale)
+    assert other.exists()                                  # another file's: not ours to remove
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".other.safetensors.abc.tmp", "ckpt.safetensors"]
