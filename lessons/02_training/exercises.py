@@ -23,7 +23,7 @@ def softmax(x, dim=-1):
     without it e^1000 overflows to inf: logits of 1000 must work.  (The max may be treated
     as a constant, .detach(): the result does not depend on it.)
     """
-    # TODO: subtract the max along dim (x.amax(dim=dim, keepdim=True)), exp, divide by the sum.
+    # TODO: subtract the max along dim (amax, keepdim=True), exp, divide by the sum along dim.
     raise NotImplementedError
 
 
@@ -38,7 +38,7 @@ def cross_entropy(logits, targets):
     do not call F.cross_entropy, log_softmax or softmax.  Pick z_{n,yₙ} with indexing:
     logits[np.arange(N), targets].
     """
-    # TODO: logits.logsumexp(dim=1) minus the picked logits, then the mean.
+    # TODO: the log-sum-exp of each row minus the picked logit, then the mean.
     raise NotImplementedError
 
 
@@ -63,7 +63,7 @@ def sgd_step(params, lr):
     outside the graph.  Skip a parameter whose .grad is None.  Afterwards set every .grad to
     None, so the next backward does not add to this step's gradients.  Returns nothing.
     """
-    # TODO: for each p with a gradient: p.data -= lr * p.grad.data; then p.grad = None.
+    # TODO: outside the graph, change each parameter that has a gradient in place; clear .grad.
     raise NotImplementedError
 
 

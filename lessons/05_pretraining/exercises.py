@@ -35,7 +35,7 @@ def lm_batch(ids, block_size, starts):
     that follows input t).  ids: 1-D int array; starts: 1-D int array of length B.
     Returns (x, y), two int64 arrays of shape (B, block_size).
     """
-    # TODO: one index array (B, block_size + 1) = starts[:, None] + np.arange(block_size + 1).
+    # TODO: one index array (B, block_size + 1) from the starts and the offsets; cut it in two.
     raise NotImplementedError
 
 

@@ -20,7 +20,7 @@ def freeze_except(model, trainable_prefixes):
     again with other prefixes unfreezes).  Names are those of model.named_parameters().
     Returns the number of trainable scalars (Σ p.numel() over the trainable parameters).
     """
-    # TODO: loop over model.named_parameters(); name.startswith(tuple(trainable_prefixes)).
+    # TODO: decide each parameter of model.named_parameters() by its name; count the trainable.
     raise NotImplementedError
 
 
@@ -52,5 +52,5 @@ def confusion_matrix(predictions, labels, num_labels):
     """C[i, j] = the number of examples of true class i predicted as class j, a (K, K) int
     array (rows: the truth, columns: the prediction).  Its diagonal holds the correct ones,
     so accuracy = trace(C) / C.sum(); a row shows which classes the model confuses class i with."""
-    # TODO: np.zeros((K, K), int), then one += per example (or np.add.at).
+    # TODO: a (K, K) int array of zeros, then count each (label, prediction) pair.
     raise NotImplementedError

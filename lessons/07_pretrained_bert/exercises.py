@@ -22,7 +22,7 @@ def mean_pooling(last_hidden_state, attention_mask):
     Returns a Tensor (B, H) (differentiable: use Tensor ops for h).  Guard the division by
     max(Σ_t m_bt, 1e-9), as sentence-transformers does.
     """
-    # TODO: the mask as a float (B, T, 1) array; (h * m).sum(1) / count.
+    # TODO: the mask as a float (B, T, 1) array; the masked sum over T, divided by the count.
     raise NotImplementedError
 
 

@@ -36,7 +36,7 @@ def blockwise_attention(q, k, v, block=4, causal=False):
     recurrence of task 8.1, applied to every query row at once.  causal=True: query t sees
     keys s <= t (T == S).  q (T, d), k (S, d), v (S, dv) float arrays; returns O (T, dv).
     """
-    # TODO: m = -inf (T,), l = 0 (T,), o = 0 (T, dv); loop j0 in range(0, S, block); finish O / l.
+    # TODO: running m, l (T,) and O (T, dv); one key block at a time (task 8.1); divide at the end.
     raise NotImplementedError
 
 
@@ -46,7 +46,7 @@ def matmul_flops(a_shape, b_shape):
     with broadcast batch dims: every output entry is k multiplications and k additions (one
     multiply-add counts as 2 FLOPs), so 2·n·k·m per matrix, times the number of matrices in
     the broadcast batch.  Returns an int."""
-    # TODO: np.broadcast_shapes for the batch dims; 2 * batch * n * k * m.
+    # TODO: the broadcast batch (np.broadcast_shapes), then the count of the docstring.
     raise NotImplementedError
 
 
@@ -62,5 +62,5 @@ def gpt_forward_flops(vocab_size, n_layer, n_embd, T):
 
     Returns an int (2 FLOPs per multiply-add).
     """
-    # TODO: 2·T·C·3C + 2·T·T·C + 2·T·T·C + 2·T·C·C + 2·T·C·4C·2 per layer, + 2·T·C·V.
+    # TODO: one term per matmul listed above (task 8.3's rule), per layer, plus the head.
     raise NotImplementedError

@@ -35,7 +35,7 @@ def attention_rollout(att):
 
     att: (L, H, T, T).  Returns R (T, T); each row sums to 1.
     """
-    # TODO: a = att.mean(1); a = (a + I) / 2 (rows still sum to 1); R = a[0]; R = a[l] @ R for l >= 1.
+    # TODO: per layer the mean over the heads, mixed with I; chain the layers, the later on the left.
     raise NotImplementedError
 
 
@@ -44,5 +44,5 @@ def top_attended(att_map, tokens, query, k=3):
     """The k keys that query position `query` attends to most in one (T, S) attention map
     (row = query, column = key), as a list of (token, weight) pairs, largest weight first.
     tokens: the S key tokens (strings).  Ties: the earlier position first."""
-    # TODO: row = att_map[query]; order = np.argsort(-row, kind="stable")[:k].
+    # TODO: the query's row; its positions by weight, largest first (a stable sort); the first k.
     raise NotImplementedError

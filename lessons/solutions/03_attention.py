@@ -31,7 +31,7 @@ def softmax_backward(y, g, dim=-1):
 
     along `dim` (every other index is a separate row).  Never form the Jacobian matrix.
     """
-    # TODO: one line: y * (g - Σ g·y along dim, keepdims=True).
+    # TODO: one line, the formula above (the sum along dim with keepdims=True).
     return y * (g - np.sum(g * y, axis=dim, keepdims=True))
 
 
@@ -63,7 +63,7 @@ def scaled_dot_product_attention(q, k, v, mask=None):
     keys are all masked must then get weights 0 and output 0 (minigrad's softmax turns an
     all -inf row into zeros), not the average of v.
     """
-    # TODO: scores = q @ k.mT / √d_k; mask with mg.where(mask, scores, -inf); softmax; @ v.
+    # TODO: the scaled scores; masked scores to -inf (mg.where); softmax over the keys; weight v.
     d_k = q.shape[-1]
     scores = (q @ k.mT) / math.sqrt(d_k)                                  # (..., T, S)
     if mask is not None:

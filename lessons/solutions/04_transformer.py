@@ -55,7 +55,7 @@ def layer_norm(x, weight, bias, eps=1e-5):
     x[..., :];  γ = weight (C,), β = bias (C,).  x: Tensor (..., C).  Returns a Tensor.
     Use Tensor ops (mean, subtraction, sqrt or rsqrt), not F.layer_norm or nn.LayerNorm.
     """
-    # TODO: mu = x.mean(-1, keepdim=True); var = ((x - mu) ** 2).mean(-1, keepdim=True); ...
+    # TODO: the mean and the biased variance of each row (keepdim=True), then the formula.
     mu = x.mean(dim=-1, keepdim=True)
     var = ((x - mu) ** 2).mean(dim=-1, keepdim=True)
     return (x - mu) / (var + eps).sqrt() * weight + bias
@@ -103,7 +103,7 @@ def gpt_num_params(vocab_size, n_layer, n_embd, block_size):
       * lm_head (C → V, no bias) is *tied* to wte: the same matrix, counted once.
     GPT-2 small (V=50257, 12 layers, C=768, block_size 1024) has 124,439,808.
     """
-    # TODO: add up the pieces; a block has 12·C² + 13·C parameters.
+    # TODO: add up the pieces listed above.
     C = n_embd
     per_block = 2 * C + (C * 3 * C + 3 * C) + (C * C + C) + 2 * C + (C * 4 * C + 4 * C) + (4 * C * C + C)
     return vocab_size * C + block_size * C + n_layer * per_block + 2 * C

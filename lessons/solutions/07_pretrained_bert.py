@@ -18,7 +18,7 @@ def mean_pooling(last_hidden_state, attention_mask):
     Returns a Tensor (B, H) (differentiable: use Tensor ops for h).  Guard the division by
     max(Σ_t m_bt, 1e-9), as sentence-transformers does.
     """
-    # TODO: the mask as a float (B, T, 1) array; (h * m).sum(1) / count.
+    # TODO: the mask as a float (B, T, 1) array; the masked sum over T, divided by the count.
     m = np.asarray(getattr(attention_mask, "data", attention_mask), dtype=last_hidden_state.dtype)
     m = m[:, :, None]                                                   # (B, T, 1)
     return (last_hidden_state * m).sum(1) / np.maximum(m.sum(1), 1e-9)  # (B, H)

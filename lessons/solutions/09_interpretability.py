@@ -33,7 +33,7 @@ def attention_rollout(att):
 
     att: (L, H, T, T).  Returns R (T, T); each row sums to 1.
     """
-    # TODO: a = att.mean(1); a = (a + I) / 2 (rows still sum to 1); R = a[0]; R = a[l] @ R for l >= 1.
+    # TODO: per layer the mean over the heads, mixed with I; chain the layers, the later on the left.
     a = np.asarray(att, dtype=np.float64).mean(axis=1)                 # (L, T, T)
     T = a.shape[-1]
     a = (a + np.eye(T)) / 2
@@ -49,7 +49,7 @@ def top_attended(att_map, tokens, query, k=3):
     """The k keys that query position `query` attends to most in one (T, S) attention map
     (row = query, column = key), as a list of (token, weight) pairs, largest weight first.
     tokens: the S key tokens (strings).  Ties: the earlier position first."""
-    # TODO: row = att_map[query]; order = np.argsort(-row, kind="stable")[:k].
+    # TODO: the query's row; its positions by weight, largest first (a stable sort); the first k.
     row = np.asarray(att_map)[query]
     order = np.argsort(-row, kind="stable")[:k]
     return [(tokens[j], float(row[j])) for j in order]

@@ -321,8 +321,8 @@ def forbid_function(*functions):
 
 def call_watching_locals(fn, *args, **kwargs):
     """Call the student's `fn(*args, **kwargs)` and return (its result, held): held maps each
-    local name of fn's own frame that ever held a Tensor to copies of the values it held (at
-    most 16 per name), so a check can tell "the new values were computed, then dropped" from
+    local name of fn's own frame that ever held a Tensor (or a list of Tensors: "params[0]") to
+    copies of the values it held (at most 16 per name), so a check can tell "the new values were computed, then dropped" from
     "nothing was computed".  The trace covers fn's frame only, not the functions it calls.
     This is the part that must run where the student's code runs; the verdict is computed
     from what it returns."""
@@ -331,14 +331,21 @@ def call_watching_locals(fn, *args, **kwargs):
     code = getattr(fn, "__code__", None)
     held: dict[str, list[np.ndarray]] = {}
 
+    def keep(name, value):
+        values = held.setdefault(name, [])
+        if len(values) < 16 and not any(v.shape == value.shape and np.array_equal(v, value.data)
+                                        for v in values):
+            values.append(np.array(value.data, copy=True))
+
     def local_trace(frame, event, arg):
         if event in ("line", "return"):
             for name, value in frame.f_locals.items():
                 if isinstance(value, Tensor):
-                    values = held.setdefault(name, [])
-                    if len(values) < 16 and not any(v.shape == value.shape and
-                                                    np.array_equal(v, value.data) for v in values):
-                        values.append(np.array(value.data, copy=True))
+                    keep(name, value)
+                elif isinstance(value, (list, tuple)) and len(value) <= 64:
+                    for i, item in enumerate(value):          # params = [... for p in params]
+                        if isinstance(item, Tensor):
+                            keep(f"{name}[{i}]", item)
         return local_trace
 
     def global_trace(frame, event, arg):

@@ -137,17 +137,24 @@ def _rebinding_detail(before, after, expected, held, has_inplace_sub: bool, has_
     also = ("" if has_inplace_sub else
             " `p -= lr * p.grad` does the same: minigrad's Tensor has no in-place -=, so Python "
             "runs p = p - lr * p.grad.")
+    rebinding = ("only makes the name {n} point to a new Tensor (Python rebinds the name); the "
+                 "Tensor in the list, the model's parameter, is left as it was.")
     if found:
         name, i = found[0]
-        text.append(f"Your sgd_step did compute the new values: its local name `{name}` held a new "
-                    f"Tensor equal to the updated parameter {i}. But `{name} = {name} - lr * "
-                    f"{name}.grad` only makes the name {name} point to that new Tensor (Python "
-                    f"rebinds the name); the Tensor in the list, the model's parameter, is left as "
-                    f"it was.{also}")
+        if "[" in name:                                      # a new list under the old name
+            listed = name.split("[")[0]
+            text.append(f"Your sgd_step did compute the new values: its local list `{listed}` held "
+                        f"a new Tensor equal to the updated parameter {i}. But giving the name "
+                        f"{listed} a new list leaves the caller's list, and the model's "
+                        f"parameters, as they were.")
+        else:
+            text.append(f"Your sgd_step did compute the new values: its local name `{name}` held a "
+                        f"new Tensor equal to the updated parameter {i}. But `{name} = {name} - lr "
+                        f"* {name}.grad` " + rebinding.format(n=name) + also)
     else:
-        text.append("If your loop assigns the update to its loop name, `p = p - lr * p.grad`, "
-                    "that only makes the name p point to a new Tensor (Python rebinds the name); "
-                    f"the Tensor in the list, the model's parameter, is left as it was.{also}")
+        text.append("No local name of your sgd_step ever held the updated values. If your loop "
+                    "assigns the update to its loop name, `p = p - lr * p.grad`, that "
+                    + rebinding.format(n="p") + also)
     ways = ["p.data -= ... (on the array inside the Tensor)"]
     if has_inplace_sub:
         ways.append("p -= ... under mg.no_grad()")
@@ -183,7 +190,7 @@ def check_sgd_step(ex):
             nudge="change the values inside each parameter (p.data) instead")
     detail = _rebinding_detail(before[:2], [p.data for p in originals[:2]],
                                [t.data for t in theirs[:2]], held,
-                               has_inplace_sub="__isub__" in vars(Tensor),
+                               has_inplace_sub=hasattr(Tensor, "__isub__"),
                                has_sub_=hasattr(Tensor, "sub_"))
     if detail:
         raise CheckFailed("the parameters after one step (compared with mg.optim.SGD(lr=0.1))",

@@ -30,7 +30,7 @@ def check_causal_mask(ex):
 
 @LESSON.task("3.2", "the backward of softmax",
              nudge="The docstring's derivation: the softmax's Jacobian is yᵢ(δᵢⱼ − yⱼ), so "
-                   "∂L/∂xⱼ = yⱼ(gⱼ − Σᵢ gᵢyᵢ), the sum taken along dim for each row separately. "
+                   "∂L/∂xⱼ = yⱼ·(gⱼ−Σᵢgᵢyᵢ), the sum taken along dim for each row separately. "
                    "Never build the Jacobian; keep the summed dim so the sum broadcasts back.")
 def check_softmax_backward(ex):
     softmax_backward = get(ex, "softmax_backward")
