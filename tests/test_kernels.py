@@ -244,3 +244,32 @@ def test_index_add(be, dt, case):
     got = out.copy()
     be.index_add(got, index, g)
     assert_close(got, want, factor=4)
+
+
+# --- dtypes the kernels are not compiled for --------------------------------------------------
+def test_float16_runs_on_the_numba_backend_through_the_reference():
+    """Numba has no float16 arithmetic on the CPU: every op falls back to the NumPy reference
+    (never a page of Numba frames), in forward and backward, and keeps float16."""
+    if "numba" not in KERNEL_BACKENDS:
+        pytest.skip("numba backend unavailable")
+    import minigrad.nn.functional as F
+    rng = _rng(3)
+    x16 = rng.standard_normal((2, 3, 8)).astype(np.float16)
+    w16 = rng.standard_normal((8, 8)).astype(np.float16)
+    ops = {"gelu": lambda x, w: F.gelu(x), "gelu tanh": lambda x, w: F.gelu(x, approximate="tanh"),
+           "layer_norm": lambda x, w: F.layer_norm(x, (8,)), "softmax": lambda x, w: F.softmax(x, -1),
+           "log_softmax": lambda x, w: F.log_softmax(x, -1), "linear": lambda x, w: F.linear(x, w),
+           "matmul": lambda x, w: x @ w,
+           "attention": lambda x, w: F.scaled_dot_product_attention(x[None], x[None], x[None], is_causal=True)}
+    for name, fn in ops.items():
+        results = {}
+        for be in ("numba", "numpy"):
+            with mg.backend(be):
+                x, w = mg.tensor(x16, requires_grad=True), mg.tensor(w16, requires_grad=True)
+                y = fn(x, w)
+                y.sum().backward()
+                assert y.dtype == np.float16 and x.grad.dtype == np.float16, (name, be)
+                results[be] = (y.data, x.grad.data)
+        for a, b in zip(results["numba"], results["numpy"]):
+            np.testing.assert_allclose(a.astype(np.float32), b.astype(np.float32), rtol=2e-2, atol=2e-2,
+                                       err_msg=name)

@@ -114,13 +114,26 @@ def _flat(a: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(a).reshape(-1)
 
 
+def _kernel_dtype(*arrays) -> bool:
+    """The kernels are compiled for float32 and float64; float16 (and anything else) runs the
+    NumPy reference instead (Numba has no float16 arithmetic on the CPU)."""
+    dt = arrays[0].dtype
+    return dt in (np.float32, np.float64) and all(a.dtype == dt for a in arrays)
+
+
 def gelu(x: np.ndarray, approximate: str) -> np.ndarray:
+    if not _kernel_dtype(x):
+        from . import numpy_ref
+        return numpy_ref.gelu(x, approximate)
     out = np.empty(x.size, dtype=x.dtype)
     (_gelu_tanh if approximate == "tanh" else _gelu_erf)(_flat(x), out)
     return out.reshape(x.shape)
 
 
 def gelu_backward(x: np.ndarray, g: np.ndarray, approximate: str) -> np.ndarray:
+    if not _kernel_dtype(x):
+        from . import numpy_ref
+        return numpy_ref.gelu_backward(x, g, approximate)
     out = np.empty(x.size, dtype=x.dtype)
     kernel = _gelu_tanh_backward if approximate == "tanh" else _gelu_erf_backward
     kernel(_flat(x), _flat(g.astype(x.dtype, copy=False)), out)
@@ -178,6 +191,9 @@ def _layer_norm_backward(x, w, mean, rstd, g, dx, dw_parts, db_parts):
 
 def layer_norm(x: np.ndarray, weight: np.ndarray, bias: np.ndarray, eps: float):
     """x (rows, n) -> y (rows, n), mean (rows,), rstd (rows,); see numpy_ref.layer_norm."""
+    if not _kernel_dtype(x):
+        from . import numpy_ref
+        return numpy_ref.layer_norm(x, weight, bias, eps)
     x = np.ascontiguousarray(x)
     dt = x.dtype
     y = np.empty_like(x)
@@ -189,6 +205,9 @@ def layer_norm(x: np.ndarray, weight: np.ndarray, bias: np.ndarray, eps: float):
 
 def layer_norm_backward(x, weight, mean, rstd, g):
     """-> dx (rows, n), dweight (n,), dbias (n,); see numpy_ref.layer_norm_backward."""
+    if not _kernel_dtype(x, mean, rstd):
+        from . import numpy_ref
+        return numpy_ref.layer_norm_backward(x, weight, mean, rstd, g)
     x, dt = np.ascontiguousarray(x), x.dtype
     g = np.ascontiguousarray(g, dt)
     P = max(1, min(numba.get_num_threads(), x.shape[0]))
