@@ -188,7 +188,8 @@ def test_compare_arrays_says_shapes_dtypes_and_the_first_difference():
                     "got nan, expected 2")
     assert core.compare_arrays(np.eye(2) > 0, np.ones((2, 2)) > 0) == (
         "2 of 4 entries differ; first at [0, 1]: got False, expected True")
-    assert core.compare_arrays(np.float64(1.0), np.float64(2.0)).endswith(": got 1, expected 2")
+    assert core.compare_arrays(np.float64(1.0), np.float64(2.0)) == "got 1, expected 2 (error 1)"
+    assert core.compare_arrays(np.array([np.inf]), np.array([3.0])) == "got inf, expected 3"
     assert core.compare_arrays(np.ones(3), np.ones(3) + 1e-9) == ""
 
 
@@ -223,6 +224,30 @@ def test_calling_the_library_instead_names_the_function(tmp_path):
     (r,) = run_lesson(ALL[2], path, only="2.1")
     assert r.status == FAILED and r.check == "your code does not call the library's Softmax.apply"
     assert r.nudge == "build softmax from exp, sum and division"
+
+
+def _nudge_of(tmp_path, lesson, task, old, new):
+    (r,) = run_lesson(ALL[lesson], _mutant(tmp_path, lesson, old, new, f"n{abs(hash(new))}.py"),
+                      only=task)
+    assert r.status == FAILED, r.message
+    return r.nudge
+
+
+def test_a_failures_own_nudge_follows_from_the_wrong_values(tmp_path):
+    # LayerNorm: the unbiased variance and ε outside the root are told apart by their values
+    var = "var = ((x - mu) ** 2).mean(dim=-1, keepdim=True)"
+    assert "C − 1" in _nudge_of(tmp_path, 4, "4.3", var, "var = x.var(dim=-1, keepdim=True)")
+    assert "inside the square root" in _nudge_of(tmp_path, 4, "4.3", "(var + eps).sqrt()",
+                                                 "(var.sqrt() + eps)")
+    assert _nudge_of(tmp_path, 4, "4.3", "(var + eps).sqrt()", "(var + 2 * eps).sqrt()") == ""
+    # parameter and FLOP counts: the piece the count is off by
+    assert "weight tying" in _nudge_of(tmp_path, 4, "4.5", "+ 2 * C\n", "+ 2 * C + vocab_size * C\n")
+    assert "ln_f" in _nudge_of(tmp_path, 4, "4.5", "+ 2 * C\n", "\n")
+    assert "QKᵀ and PV" in _nudge_of(tmp_path, 8, "8.4", "+ 2 * T * T * C * 2 +", "+")
+    assert "head" in _nudge_of(tmp_path, 8, "8.4", "return int(n_layer * per_layer + 2 * T * C * vocab_size)",
+                               "return int(n_layer * per_layer)")
+    assert "2 FLOPs" in _nudge_of(tmp_path, 8, "8.3", "return int(2 * int(np.prod(batch, dtype=np.int64)) * n * k * m)",
+                                  "return int(int(np.prod(batch, dtype=np.int64)) * n * k * m)")
 
 
 # --- --hint and --no-hints -----------------------------------------------------------------

@@ -175,7 +175,7 @@ MUTANTS = [
     (9, "9.1", "plogp = np.where(p > 0, p * np.log(np.where(p > 0, p, 1.0)), 0.0)",
      "plogp = p * np.log(p)"),                                              # NaN on masked keys
     (9, "9.1", "return -plogp.sum(axis=-1).mean(axis=-1)", "return -plogp.sum(axis=-2).mean(axis=-1)"),
-    (9, "9.2", "a = (a + np.eye(T)) / 2\n", ""),                               # no residual
+    (9, "9.2", "    a = (a + np.eye(T)) / 2\n", ""),                           # no residual
     (9, "9.2", "R = layer @ R", "R = R @ layer"),                              # wrong order
     (9, "9.3", "order = np.argsort(-row, kind=\"stable\")[:k]\n", "order = np.argsort(row, kind=\"stable\")[:k]\n"),
     (9, "9.3", "row = np.asarray(att_map)[query]", "row = np.asarray(att_map)[:, query]"),

@@ -184,11 +184,16 @@ def compare_arrays(a: np.ndarray, e: np.ndarray, atol: float = 1e-6, rtol: float
     except (TypeError, ValueError):
         return f"dtype {a.dtype}, expected numbers ({e.dtype})"
     wild = ~np.isfinite(a64) & np.isfinite(e64)
+    if wild.any() and wild.size == 1:
+        return f"got {a64.reshape(-1)[0]}, expected {_num(e64.reshape(-1)[0])}"
     if wild.any():
         idx = tuple(int(i) for i in np.argwhere(wild)[0])
         return (f"{int(wild.sum())} of {wild.size} values are NaN or Inf where the reference is "
                 f"finite; first{_at(idx)}: got {a64[idx]}, expected {_num(e64[idx])}")
     bad = ~np.isclose(a64, e64, atol=atol, rtol=rtol, equal_nan=True)
+    if bad.any() and bad.size == 1:
+        return (f"got {_num(a64.reshape(-1)[0])}, expected {_num(e64.reshape(-1)[0])} (error "
+                f"{abs(a64 - e64).max():.3g}){_dtypes(a, e)}")
     if bad.any():
         idx = tuple(int(i) for i in np.argwhere(bad)[0])
         err = float(np.nanmax(np.abs(a64 - e64)))
@@ -401,7 +406,7 @@ def _where(e: BaseException, path: Path | None = None) -> tuple[str, str]:
 
 
 def _first_line(e: BaseException) -> str:
-    text = str(e).strip().splitlines()
+    text = (e.msg if isinstance(e, SyntaxError) and e.msg else str(e)).strip().splitlines()
     return text[0] if text else ""
 
 
