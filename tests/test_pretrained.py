@@ -483,3 +483,26 @@ def test_chapter5_example_runs_on_a_directory(bert_dir):
     assert "NewlyInitializedWarning" in run.stderr and "classifier.weight" in run.stderr
     assert "is new" in run.stdout and "fine-tuned" in run.stdout
     assert "'[CLS]', 'this', 'is', 'a', 'great', 'movie', '!', '[SEP]'" in run.stdout
+
+
+# --- configs and index files that do not fit the weights -------------------------------------
+def test_config_with_another_layer_count_warns(bert_dir, gpt_dir):
+    d, _, _ = bert_dir
+    _edit_config(d, num_hidden_layers=1)                  # the weights hold 2 layers
+    with pytest.warns(UserWarning, match=r"config builds 1 layer\(s\) but the weights hold 2: the extra"):
+        BertForSequenceClassification.from_pretrained(d)
+    g, _ = gpt_dir
+    _edit_config(g, n_layer=3)
+    with pytest.warns(UserWarning, match=r"builds 3 layer\(s\) but the weights hold 2: the missing"):
+        _quiet(AutoModelForCausalLM.from_pretrained, g)
+
+
+@pytest.mark.parametrize("shard", ["../outside.safetensors", "/etc/passwd", "sub/../../x.safetensors", 7])
+def test_index_cannot_name_shards_outside_the_model_directory(bert_dir, shard):
+    d, _, _ = bert_dir
+    names = list(mg.load(os.path.join(d, "model.safetensors")))
+    os.remove(os.path.join(d, "model.safetensors"))
+    with open(os.path.join(d, "model.safetensors.index.json"), "w") as f:
+        json.dump({"weight_map": {k: shard for k in names}}, f)
+    with pytest.raises(PretrainedError, match="not a file inside"):
+        BertForSequenceClassification.from_pretrained(d)

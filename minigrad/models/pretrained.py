@@ -29,6 +29,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import warnings
 
 import numpy as np
@@ -148,8 +149,14 @@ def _read_sharded(directory: str, index: str) -> dict:
             weight_map = json.load(f)["weight_map"]
     except (json.JSONDecodeError, KeyError, TypeError) as e:
         raise PretrainedError(f"{index}: expected JSON with a 'weight_map' object ({e!r})") from None
+    if not isinstance(weight_map, dict):
+        raise PretrainedError(f"{index}: 'weight_map' must be an object of weight name -> shard file")
     out = {}
     for shard in dict.fromkeys(weight_map.values()):
+        if (not isinstance(shard, str) or not shard or os.path.isabs(shard)
+                or ".." in shard.replace("\\", "/").split("/")):
+            raise PretrainedError(f"{index} names the shard {shard!r}, which is not a file inside "
+                                  f"'{directory}'; shards must be file names in the model directory")
         shard_path = os.path.join(directory, shard)
         if not os.path.isfile(shard_path):
             raise FileNotFoundError(f"{index} lists the shard '{shard}', which is missing from "
@@ -277,6 +284,25 @@ def convert_state(checkpoint: dict, model, rules: NameRules, source: str = "chec
     return state, info
 
 
+_LAYER_INDEX = re.compile(r"(?:^|\.)(?:layer|layers|h|block|blocks)\.(\d+)\.")
+
+
+def _layer_count(names) -> int:
+    """1 + the largest block index in names such as 'encoder.layer.5.attention...', 'h.11.mlp...'."""
+    found = [int(m.group(1)) for n in names for m in [_LAYER_INDEX.search(n)] if m]
+    return max(found) + 1 if found else 0
+
+
+def _warn_if_layer_counts_differ(model, checkpoint: dict, source: str) -> None:
+    ours, theirs = _layer_count(model.state_dict()), _layer_count(checkpoint)
+    if ours and theirs and ours != theirs:
+        what = ("the extra layers are ignored" if theirs > ours
+                else "the missing layers stay randomly initialised")
+        warnings.warn(f"{source}: the config builds {ours} layer(s) but the weights hold {theirs}: "
+                      f"{what}.  Does {CONFIG_NAME} belong to these weights?", UserWarning,
+                      stacklevel=_user_stacklevel())
+
+
 def load_into(model, checkpoint: dict, rules: NameRules, source: str,
               ignore_mismatched_sizes: bool = False) -> dict:
     """convert_state, then load_state_dict; warns about newly initialised weights; returns info."""
@@ -286,6 +312,7 @@ def load_into(model, checkpoint: dict, rules: NameRules, source: str,
         raise PretrainedError(f"{source}: none of its {len(checkpoint)} entries ({sample}, ...) is a "
                               f"weight of {type(model).__name__}; is this the right directory?")
     model.load_state_dict(state, strict=False)
+    _warn_if_layer_counts_differ(model, checkpoint, source)
     new = info["missing_keys"]
     if new:
         where = os.path.basename(source)
