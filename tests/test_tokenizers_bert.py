@@ -187,3 +187,33 @@ def test_bad_input(tok):
         tok(42)
     with pytest.raises(TypeError, match="text_pair"):
         tok("a", text_pair=3)
+
+
+# --- the punctuation split: the same pieces as the definition, on long words too ---------------
+def _split_by_definition(word):
+    """Every punctuation character alone; the runs between them kept whole."""
+    pieces, run = [], []
+    for ch in word:
+        if is_punctuation(ch):
+            if run:
+                pieces.append("".join(run))
+                run = []
+            pieces.append(ch)
+        else:
+            run.append(ch)
+    return pieces + (["".join(run)] if run else [])
+
+
+@pytest.mark.parametrize("word", ["", "abc", ",", "a,b", ",,a", "a,,", "don't", "(x)", "é!ü", "a" * 3000 + "!" + "b" * 5])
+def test_punctuation_split_pieces(word):
+    assert BasicTokenizer()._split_on_punctuation(word) == _split_by_definition(word)
+
+
+def test_punctuation_split_of_a_megabyte_without_spaces():
+    """A run is cut out by index: 1 MB with no space or punctuation was quadratic (33 s on one
+    core, string concatenation); benchmarks/README.md has the figures.  Checked here for the
+    result, not the time."""
+    word = "x" * 1_000_000
+    assert BasicTokenizer()._split_on_punctuation(word) == [word]
+    pieces = BasicTokenizer()._split_on_punctuation(word[:500_000] + "." + word[:7])
+    assert [len(p) for p in pieces] == [500_000, 1, 7]

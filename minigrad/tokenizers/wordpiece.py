@@ -116,17 +116,18 @@ class BasicTokenizer:
     def _split_on_punctuation(self, word: str) -> list[str]:
         if word in self.never_split:
             return [word]
+        # Runs of other characters are cut out by index (appending to a string that a list
+        # also holds copies it every time: quadratic in the length of a run).
         pieces: list[str] = []
-        start_new = True
-        for ch in word:
+        start = 0                                  # where the current run began
+        for i, ch in enumerate(word):
             if is_punctuation(ch):
+                if start < i:
+                    pieces.append(word[start:i])
                 pieces.append(ch)
-                start_new = True
-            else:
-                if start_new:
-                    pieces.append("")
-                    start_new = False
-                pieces[-1] += ch
+                start = i + 1
+        if start < len(word):
+            pieces.append(word[start:])
         return pieces
 
 
