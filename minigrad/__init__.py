@@ -17,12 +17,13 @@ from . import memory
 memory._at_import()     # reuse freed memory: a training step ~2x faster (see memory.py)
 from . import autograd, backends  # noqa: E402
 from .autograd import detect_anomaly, enable_grad, grad, is_grad_enabled, no_grad, set_grad_enabled
-from .backends import backend, set_backend
+from .backends import backend, get_backend, set_backend
 from .creation import (arange, full, full_like, ones, ones_like, rand, rand_like, randint, randn,
                        randn_like, tensor, zeros, zeros_like)
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck
 from .random import get_rng_state, manual_seed, set_rng_state
-from .tensor import ShapeError, Tensor, as_tensor, cat, chunk, matmul, split, stack, where
+from .tensor import (ShapeError, Tensor, as_tensor, can_cast, cat, chunk, device, matmul,
+                     promote_types, result_type, split, stack, where)
 from .serialization import CheckpointError, load, save
 from . import nn, optim  # noqa: E402  (mg.nn and mg.optim, as torch.nn and torch.optim)
 

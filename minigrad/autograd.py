@@ -16,6 +16,16 @@ This file holds:
   * anomaly mode (`detect_anomaly`), which names the op that first produced NaN/Inf,
   * the engine (`run_backward`) used by `Tensor.backward` and by `grad`.
 
+Two safety rules, as in PyTorch:
+  * After a backward without `retain_graph=True` every node it ran is *released*: it drops
+    its inputs and saved values (their memory is freed at once, not when the last tensor of
+    the graph goes), so a second backward through it raises instead of adding again.  (The
+    graph's edges are those input tensors, so even a node that saved nothing, an addition,
+    cannot run twice; PyTorch would allow that one.)
+  * An in-place op bumps a tensor's version (tensor.py).  A node whose input, or saved
+    output, changed after it was recorded refuses to run: its gradient would use the new
+    values, or flow to the node that made them.
+
 Broadcasting is undone here, in one place: when an op broadcast an input of shape (3, 1)
 to (3, 4), the gradient arriving for that input has shape (3, 4) and is summed back to
 (3, 1) by `sum_to_shape` before it is accumulated.
@@ -37,6 +47,7 @@ class _Mode:
     grad_enabled = True   # build graph nodes for ops on tensors that require grad?
     anomaly = False       # check every forward output and backward gradient for NaN/Inf?
     in_backward_rule = False  # inside a node's backward: anomaly checks its result, not its steps
+    version_clock = 0     # counts in-place ops; nodes and changed tensors note its value
 
 
 mode = _Mode()
@@ -193,14 +204,19 @@ def sum_to_shape(grad, shape: tuple):
     return grad.reshape(shape)
 
 
-def run_backward(roots, seeds, create_graph=False, capture=None, accumulate=True):
+def run_backward(roots, seeds, create_graph=False, capture=None, accumulate=True,
+                 retain_graph=None):
     """Propagate `seeds` (gradients of `roots`) back through the graph.
 
-    roots:      output tensors;  seeds: dL/d(root) for each, same shapes.
-    capture:    optional list of tensors whose gradient should be *returned* (for `grad`).
-    accumulate: add the gradients of leaf tensors into their `.grad` (as `backward` does).
+    roots:        output tensors;  seeds: dL/d(root) for each, same shapes.
+    capture:      optional list of tensors whose gradient should be *returned* (for `grad`).
+    accumulate:   add the gradients of leaf tensors into their `.grad` (as `backward` does).
+    retain_graph: keep every node's saved values for another backward (default: create_graph);
+                  otherwise each node is released once it has run.
     Returns the captured gradients (None where nothing flowed).
     """
+    if retain_graph is None:
+        retain_graph = create_graph
     from .tensor import Tensor  # the engine is imported by tensor.py; import late
 
     captured_nodes = {}   # id(node) -> position in capture, for non-leaf inputs
@@ -212,6 +228,7 @@ def run_backward(roots, seeds, create_graph=False, capture=None, accumulate=True
         else:
             captured_leaves[id(t)] = i
 
+    clock = mode.version_clock   # the engine itself changes nothing in place
     with set_grad_enabled(create_graph):
         grads = {}            # id(node) -> gradient of that node's output so far
         owned = set()         # ids whose gradient array the engine may add into in place
@@ -230,6 +247,8 @@ def run_backward(roots, seeds, create_graph=False, capture=None, accumulate=True
             grad = grads.pop(id(node), None)
             if grad is None:
                 continue
+            if node.stamp != clock:   # released, or an in-place op ran since it was recorded
+                check_saved_versions(node)
             if id(node) in captured_nodes:
                 results[captured_nodes[id(node)]] = grad
             outer, mode.in_backward_rule = mode.in_backward_rule, True
@@ -255,7 +274,47 @@ def run_backward(roots, seeds, create_graph=False, capture=None, accumulate=True
                     grads[key] = grads[key] + g if key in grads else g
                 else:
                     _accumulate(grads, owned, id(t._node), g)
+            if not retain_graph:      # release(node), inlined: this loop is the engine's cost
+                node.__dict__.clear()
+                node.released, node.stamp = True, -1
     return results
+
+
+_FREED = ("Trying to backward through the graph a second time (or directly access saved tensors "
+          "after they have already been freed): the '{name}' node already ran a backward, which "
+          "freed its inputs and saved values. Specify retain_graph=True if you need to backward "
+          "through the graph a second time; or compute the forward again (a new graph), as a "
+          "training step does")
+
+
+def release(node) -> None:
+    """Free what `node` keeps for its backward (inputs, output, saved arrays); its stamp -1
+    sends it to check_saved_versions, which refuses it."""
+    node.__dict__.clear()
+    node.released, node.stamp = True, -1
+
+
+def check_saved_versions(node) -> None:
+    """Refuse a released node, and a node whose input or saved output an in-place op changed
+    after it was recorded (tensor._bump_version stamps the change with the version clock)."""
+    if node.released:
+        raise RuntimeError(_FREED.format(name=node.name))
+    for i, t in enumerate(node.inputs):
+        base = getattr(t, "_base", None)
+        owner = t if base is None else base
+        if getattr(owner, "_modified_at", -1) > node.stamp:
+            raise RuntimeError(
+                f"one of the variables needed for gradient computation has been modified by an "
+                f"inplace operation: input {i} of '{node.name}', a tensor of shape {t.shape} "
+                f"and dtype {t.dtype}, is at version {owner._version_count}, changed after "
+                f"'{node.name}' recorded it. Use the out-of-place form (x = x + y instead of "
+                "x += y), or .clone() the tensor before changing it")
+    if node.saves_output and getattr(node, "output_modified_at", -1) > node.stamp:
+        raise RuntimeError(
+            f"one of the variables needed for gradient computation has been modified by an "
+            f"inplace operation: the output of '{node.name}', which its backward reads, was "
+            "changed in place after it was computed. Use the out-of-place form "
+            "(y = y + 1 instead of y += 1), or .clone() the output before changing it")
 
 
 def _accumulate(grads, owned, key, g):
@@ -308,8 +367,9 @@ def _check_backward(node, t, g):
         )
 
 
-def backward(tensors, grad_tensors=None, create_graph=False):
-    """Accumulate d(tensors)/d(leaf) into every leaf's `.grad` (see `Tensor.backward`)."""
+def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False):
+    """Accumulate d(tensors)/d(leaf) into every leaf's `.grad` (see `Tensor.backward`).
+    `retain_graph=True` keeps the graph for another backward (default: create_graph)."""
     from .tensor import Tensor
 
     if isinstance(tensors, Tensor):
@@ -318,14 +378,16 @@ def backward(tensors, grad_tensors=None, create_graph=False):
     if grad_tensors is None:
         grad_tensors = [None] * len(tensors)
     seeds = [_make_seed(t, g, "backward") for t, g in zip(tensors, grad_tensors)]
-    run_backward(tensors, seeds, create_graph=create_graph)
+    run_backward(tensors, seeds, create_graph=create_graph, retain_graph=retain_graph)
 
 
-def grad(outputs, inputs, grad_outputs=None, create_graph=False, allow_unused=False):
+def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False,
+         allow_unused=False):
     """Return d(outputs)/d(inputs) as a tuple, without touching any `.grad`.
 
     With `create_graph=True` the returned gradients are part of a graph themselves, so you
     can differentiate them again: second derivatives, Hessian-vector products (§2.1).
+    As `backward`, it frees the graph unless `retain_graph=True` (default: create_graph).
     """
     from .tensor import Tensor
 
@@ -340,7 +402,7 @@ def grad(outputs, inputs, grad_outputs=None, create_graph=False, allow_unused=Fa
             raise RuntimeError(f"grad: input {i} (shape {t.shape}) does not require grad")
     seeds = [_make_seed(o, g, "grad") for o, g in zip(outputs, grad_outputs)]
     results = run_backward(outputs, seeds, create_graph=create_graph, capture=inputs,
-                           accumulate=False)
+                           accumulate=False, retain_graph=retain_graph)
     for i, (r, t) in enumerate(zip(results, inputs)):
         if r is None and not allow_unused:
             raise RuntimeError(

@@ -74,7 +74,8 @@ def gradcheck(fn, inputs, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1
             start += n
         if not outs:
             return [np.zeros(t.shape) for _, t in checked]
-        grads = _grad(outs, [t for _, t in checked], grad_outputs=seeds, allow_unused=True)
+        grads = _grad(outs, [t for _, t in checked], grad_outputs=seeds, allow_unused=True,
+                      retain_graph=True)         # one graph, one backward per Jacobian row
         return [np.zeros(t.shape) if g is None else g.data.astype(np.float64)
                 for g, (_, t) in zip(grads, checked)]
 

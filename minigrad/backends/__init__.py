@@ -26,7 +26,7 @@ and agrees with numpy_ref.py within a stated tolerance (tests/test_kernels.py: r
 <= 1e-5 in float32, <= 1e-12 in float64).
 
 Choose with `mg.set_backend("numba")`, `with mg.backend("numpy"): ...`, or the
-MINIGRAD_BACKEND environment variable.  The default is "numba" when Numba imports (it is the
+MINIGRAD_BACKEND environment variable; `mg.get_backend()` says which one is active.  The default is "numba" when Numba imports (it is the
 fastest correct backend on a CPU; see benchmarks/README.md), else "numpy".
 """
 from __future__ import annotations
@@ -92,6 +92,11 @@ def current():
 
 def current_name() -> str:
     return current().NAME
+
+
+def get_backend() -> str:
+    """The name of the active backend ("numpy", "numba" or "cuda"): `mg.get_backend()`."""
+    return current_name()
 
 
 def set_backend(name: str) -> None:

@@ -7,7 +7,7 @@ from collections import OrderedDict, namedtuple
 
 import numpy as np
 
-from ..tensor import Tensor
+from ..tensor import Tensor, parse_to_args
 from .parameter import Parameter
 
 LoadResult = namedtuple("LoadResult", ["missing_keys", "unexpected_keys"])
@@ -149,10 +149,14 @@ class Module:
             p.requires_grad_(requires_grad)
         return self
 
-    def to(self, dtype):
-        """Convert every floating-point parameter and buffer to `dtype` (e.g. float64 for
-        gradient checks), in place.  Returns self."""
-        dtype = np.dtype(dtype)
+    def to(self, *args, **kwargs):
+        """Convert every floating-point parameter and buffer to a dtype (e.g. float64 for
+        gradient checks), in place, and return self.  Takes PyTorch's forms: to(dtype),
+        to("cpu"), to("cpu", dtype), to(device=..., dtype=...); the CPU is the one device
+        (tensor.parse_to_args says why), so a device alone changes nothing."""
+        _, dtype, _ = parse_to_args("Module.to", args, kwargs)
+        if dtype is None:
+            return self
         for t in list(self.parameters()) + list(self.buffers()):
             if t.dtype.kind == "f":
                 t.data = t.data.astype(dtype)

@@ -57,6 +57,7 @@ def _bias3(bias: np.ndarray | None, lead: tuple, T: int) -> np.ndarray | None:
 class FusedAttention(Function):
     name = "fused_attention"
     differentiable = False   # the backward is a kernel; create_graph uses the composite formula
+    saves_output = True      # out_d (the output itself on the CPU backends)
 
     def forward(self, q, k, v, bias=None, causal=False, scale=1.0):
         dtype = np.result_type(q, k, v)

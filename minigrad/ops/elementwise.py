@@ -11,7 +11,7 @@ import math
 import numpy as np
 from scipy import special
 
-from ..tensor import Function, ShapeError, Tensor, as_tensor, where
+from ..tensor import Function, ShapeError, Tensor, as_tensor, constant, promote_operands, where
 
 
 def check_broadcast(op: str, *shapes) -> tuple:
@@ -24,8 +24,24 @@ def check_broadcast(op: str, *shapes) -> tuple:
 
 
 def binary_operands(a, b, op: str):
-    """Both operands as Tensors (numbers take the tensor's dtype).  Shapes that cannot be
-    broadcast are reported by Function.apply as a ShapeError naming the op."""
+    """Both operands as Tensors of the op's result dtype: PyTorch's type promotion
+    (tensor.result_type; `div` of integers gives float32).  Shapes that cannot be broadcast
+    are reported by Function.apply as a ShapeError naming the op."""
+    if isinstance(b, Tensor):                              # the common cases first:
+        if isinstance(a, Tensor):
+            dtype, other = a.data.dtype, b.data.dtype
+            if (dtype is other or dtype == other) and (dtype.kind == "f" or op != "div"):
+                return a, b                                # same dtype
+        elif type(a) is float and b.data.dtype.kind == "f":
+            return constant(a, b.data.dtype), b            # 0.5 * x
+    elif type(b) is float and isinstance(a, Tensor) and a.data.dtype.kind == "f":
+        return a, constant(b, a.data.dtype)                # x * 0.5
+    return promote_operands(a, b, true_division=(op == "div"))
+
+
+def comparison_operands(a, b):
+    """Operands of ==, <, ...: Tensors, a number taking the tensor's dtype where it fits.
+    No casts (the result is a bool tensor without a graph, compared exactly by NumPy)."""
     if not isinstance(a, Tensor):
         a = as_tensor(a, like=b)
     elif not isinstance(b, Tensor):
@@ -109,6 +125,7 @@ class PowScalar(Function):
 
 class Pow(Function):
     name = "pow"
+    saves_output = True
 
     def forward(self, a, b):
         return a ** b                     # out = a^b, both tensors
@@ -128,6 +145,7 @@ class Pow(Function):
 # --- unary math ------------------------------------------------------------------------
 class Exp(Function):
     name = "exp"
+    saves_output = True
 
     def forward(self, a):
         return np.exp(a)                  # out = eˣ
@@ -149,6 +167,7 @@ class Log(Function):
 
 class Sqrt(Function):
     name = "sqrt"
+    saves_output = True
 
     def forward(self, a):
         with np.errstate(invalid="ignore"):
@@ -160,6 +179,7 @@ class Sqrt(Function):
 
 class Tanh(Function):
     name = "tanh"
+    saves_output = True
 
     def forward(self, a):
         return np.tanh(a)
@@ -171,6 +191,7 @@ class Tanh(Function):
 
 class Sigmoid(Function):
     name = "sigmoid"
+    saves_output = True
 
     def forward(self, a):
         return special.expit(a)           # σ(x) = 1 / (1 + e^(-x)), overflow-safe

@@ -5,6 +5,7 @@ gradient back to where the element came from.
     expand   ⟷ sum over the expanded dims (done by the engine's sum_to_shape)
     getitem  ⟷ scatter-add into zeros (repeated indices add up)
     cat      ⟷ slice the gradient into pieces
+    setitem  ⟷ the gradient with the overwritten elements zeroed, and the selected part
 """
 from __future__ import annotations
 
@@ -122,6 +123,57 @@ class ScatterAdd(Function):
         return gg[self.index]
 
 
+def setitem_array(arr: np.ndarray, index, value) -> None:
+    """arr[index] = value, with PyTorch's broadcasting: leading size-1 dims of the value may be
+    dropped (a (1,) value fills one element, which NumPy 2 refuses)."""
+    try:
+        arr[index] = value
+        return
+    except ValueError:
+        pass
+    value = np.asarray(value)
+    slot = arr[index].shape
+    extra = value.ndim - len(slot)
+    if extra > 0 and all(n == 1 for n in value.shape[:extra]):
+        try:
+            arr[index] = value.reshape(value.shape[extra:])
+            return
+        except ValueError:
+            pass
+    raise ShapeError(f"setitem: cannot put a value of shape {value.shape} into the selected "
+                     f"part, of shape {slot}, of a tensor of shape {arr.shape}")
+
+
+class SetItem(Function):
+    """out = a copy of `a` with out[index] = v: what `t[index] = v` records while the graph is
+    built (Tensor.__setitem__ then writes `out` into t's memory).
+
+        ∂L/∂a = g with g[index] = 0    (those elements were overwritten)
+        ∂L/∂v = g[index]               (summed back to v's shape when v was broadcast)
+    """
+
+    name = "setitem"
+
+    def forward(self, a, v, index):
+        self.index, self.v_shape = index, v.shape
+        out = a.copy()
+        setitem_array(out, index, v)
+        return out
+
+    def backward(self, g):
+        ga = gv = None
+        if self.needs_input_grad[0]:
+            keep = np.ones(g.shape, dtype=g.dtype)
+            keep[self.index] = 0
+            ga = g * Tensor(keep)
+        if self.needs_input_grad[1]:
+            gv = g[self.index]
+            missing = len(self.v_shape) - gv.ndim     # v (1, 3) put into a (3,) slot
+            if missing > 0:
+                gv = gv.reshape((1,) * missing + gv.shape)
+        return ga, gv
+
+
 class Cat(Function):
     name = "cat"
 
@@ -138,4 +190,4 @@ class Cat(Function):
         return tuple(grads)
 
 
-__all__ = ["Reshape", "Permute", "Expand", "GetItem", "ScatterAdd", "Cat", "Tensor"]
+__all__ = ["Reshape", "Permute", "Expand", "GetItem", "ScatterAdd", "SetItem", "Cat", "Tensor"]

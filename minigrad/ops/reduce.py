@@ -27,6 +27,7 @@ class Sum(Function):
 
 class Max(Function):
     name = "amax"
+    saves_output = True
 
     def forward(self, a, dims, keepdim):
         if a.size == 0:

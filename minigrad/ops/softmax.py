@@ -21,6 +21,7 @@ from .. import backends
 
 class Softmax(Function):
     name = "softmax"
+    saves_output = True
 
     def forward(self, a, dim):
         self.dim = dim
@@ -36,6 +37,7 @@ class Softmax(Function):
 
 class LogSoftmax(Function):
     name = "log_softmax"
+    saves_output = True
 
     def forward(self, a, dim):
         self.dim = dim
