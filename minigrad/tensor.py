@@ -30,9 +30,12 @@ category brings the *default* dtype of its category, not its own width:
     int64 tensor + float32 tensor           -> float32   (NumPy would say float64)
     bool tensor + 1                         -> int64,    int32 tensor + 1 -> int32
 
-A NumPy array is the tensor `mg.as_tensor(array)` makes, with its own dtype and dims, as
-PyTorch's `torch.from_numpy(array)` would be: float32 tensor + float64 array (with dims) ->
-float64.  Float math on integers (exp, log, sqrt, sin, tanh, ...) gives float32.
+A NumPy array is the tensor `mg.as_tensor(array)` makes, with its own dtype and dims (as
+if PyTorch met `torch.from_numpy(array)`): float32 tensor + float64 array with dims ->
+float64; + a 0-dim float64 array -> float32.  (PyTorch itself hands `tensor + ndarray` to
+NumPy, whose own promotion applies; it agrees for arrays with dims of the tensor's category,
+and differs for 0-dim arrays and for int tensor * float32 array, where NumPy says float64.)
+Float math on integers (exp, log, sqrt, sin, tanh, ...) gives float32.
 
 In-place ops (`+=`, `add_`, `mul_`, `clamp_`, `copy_`, `t[i] = v`, ...) write into `.data` and
 keep the tensor's dtype; a result of a higher category (int tensor /= 2, += 1.5) is an error,

@@ -390,3 +390,23 @@ def test_gradient_accumulation_over_fresh_forwards_still_adds():
     for k in range(3):
         ((w * float(k + 1)).sum()).backward()
     np.testing.assert_array_equal(w.grad.numpy(), [6.0, 6.0])
+
+
+@pytest.mark.interop
+def test_in_place_errors_say_what_pytorchs_say():
+    torch = pytest.importorskip("torch")
+    cases = [
+        (lambda: torch.ones(2, requires_grad=True).add_(1.0),
+         lambda: f64([1.0, 1.0]).add_(1.0)),
+        (lambda: torch.tensor([1, 2]).div_(2), lambda: mg.tensor([1, 2]).div_(2)),
+        (lambda: (lambda y: (y.sum().backward(), y.sum().backward()))(
+            (torch.ones(2, requires_grad=True) * torch.ones(2, requires_grad=True)).exp()),
+         lambda: (lambda y: (y.sum().backward(), y.sum().backward()))((f64([1.0, 1.0]) * f64([1.0, 1.0])).exp())),
+    ]
+    for torch_call, mg_call in cases:
+        with pytest.raises(RuntimeError) as theirs:
+            torch_call()
+        with pytest.raises(RuntimeError) as ours:
+            mg_call()
+        lead = str(theirs.value).split(".")[0].split(" (")[0]
+        assert lead.replace("Float", "float32").replace("Long", "int64") in str(ours.value)
