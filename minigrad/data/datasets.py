@@ -1,14 +1,26 @@
 """Datasets for pre-training and fine-tuning (§3.2 预训练 · 数据收集, §3.3 微调 · 数据准备).
 
-Language modelling (§3.2): a corpus becomes one long array of token ids.  The first 90% (by
-position, not at random: neighbouring windows overlap, so a random split would leak the
-validation text into training) is for training, the rest for validation.  A training batch is
-`batch_size` windows of `block_size + 1` ids at random offsets; the input is the first
+Language modelling (§3.2): a corpus becomes one long array of token ids per split.  A training
+batch is `batch_size` windows of `block_size + 1` ids at random offsets; the input is the first
 `block_size` ids and the target the same window shifted by one (targets[t] = ids[t + 1]):
 
     ids      the Lord is my shepherd      window = ids[i : i + block_size + 1]
     x        the Lord is my shepher       x = window[:-1]
     y         he Lord is my shepherd      y = window[1:]
+
+Held-out data (§3.2 模型评估) is never cut out of the middle of a document:
+
+    by document  a poem corpus (全唐诗, 唐诗三百首) is split poem by poem into training,
+                 validation and test poems (`split_documents`: a poem's split is a function of
+                 its text, so it never moves when poems are added or removed); each split is
+                 its poems, each followed by an end-of-text token (<|endoftext|>, as in GPT-2),
+                 so the model learns where a poem ends, and generation can start a new one
+    by position  plain text (the KJV, a text file): the first part trains, the next part
+                 validates, the end tests (by position, not at random: neighbouring windows
+                 overlap, so a random split would leak held-out text into training)
+
+The validation split chooses when to stop (the best checkpoint); the test split, used once at
+the end, gives the figure to report.
 
 Batches are drawn from a generator seeded by (seed, step), so the batch of step 1000 is the
 same whether the run was interrupted at step 500 or not: resuming needs no data state.
@@ -29,17 +41,19 @@ from __future__ import annotations
 
 import csv
 import re
+import zlib
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from .corpora import kjv_books, kjv_text, kjv_verses, tang_poems, tang_text
+from .corpora import kjv_books, kjv_text, kjv_verses, quantangshi_poems, tang_poems, tang_text
 
 SENTIMENT_DIR = Path(__file__).resolve().parent / "sentiment"
 
-__all__ = ["split_by_position", "TokenWindows", "LMData", "step_rng", "load_text",
+__all__ = ["split_by_position", "split_documents", "document_split", "TokenWindows", "LMData", "step_rng", "load_text",
+           "load_documents", "CORPUS_NAMES", "DOCUMENT_CORPORA", "END_OF_TEXT", "UNK_TOKEN",
            "TextClassificationSet", "encode_texts", "kjv_genre", "tang_form", "tang_author",
            "sentiment", "CLASSIFICATION_TASKS", "classification_task"]
 
@@ -50,18 +64,39 @@ def step_rng(seed: int, step: int) -> np.random.Generator:
     return np.random.default_rng([int(seed), int(step)])
 
 
+END_OF_TEXT = "<|endoftext|>"       # closes every document of a split (GPT-2's name for it)
+UNK_TOKEN = "<unk>"                  # a character the vocabulary does not have
+
+CORPUS_NAMES = {"quantangshi": "全唐诗 (Complete Tang Poems)",
+                "tang": "唐诗三百首 (Three Hundred Tang Poems)",
+                "kjv": "the King James Bible"}
+DOCUMENT_CORPORA = {"quantangshi": quantangshi_poems, "tang": tang_poems}   # split by poem
+
+
+def load_documents(source: str):
+    """The documents of a corpus that is split by document (the poems of 'quantangshi' or
+    'tang', each its lines joined by newlines), or None for one that is split by position."""
+    if source not in DOCUMENT_CORPORA:
+        return None
+    return [p.text for p in DOCUMENT_CORPORA[source]()]
+
+
 def load_text(source: str, max_chars: int | None = None) -> str:
-    """A bundled corpus by name ('tang', 'kjv') or a UTF-8 text file by path.
+    """A bundled corpus by name ('quantangshi', 'tang', 'kjv') or a UTF-8 text file by path.
+    A poem corpus comes as its poems separated by blank lines (`load_documents` gives them
+    one by one, which is how the language-model data uses them).
 
     A missing or empty file is an error that names the file (before any training starts)."""
     if source == "tang":
         return tang_text()
+    if source == "quantangshi":
+        return "\n\n".join(load_documents(source)) + "\n"
     if source == "kjv":
         return kjv_text(max_chars)
     path = Path(source)
     if not path.exists():
-        raise FileNotFoundError(f"data file '{source}' does not exist (use 'tang' or 'kjv' for a "
-                                f"bundled corpus, or the path of a UTF-8 text file)")
+        raise FileNotFoundError(f"data file '{source}' does not exist (use 'quantangshi', 'tang' "
+                                f"or 'kjv' for a bundled corpus, or the path of a UTF-8 text file)")
     if path.is_dir():
         raise IsADirectoryError(f"data file '{source}' is a directory; give a text file")
     text = path.read_text(encoding="utf-8")
@@ -72,13 +107,49 @@ def load_text(source: str, max_chars: int | None = None) -> str:
     return text
 
 
-def split_by_position(ids, val_fraction: float = 0.1):
-    """(train, val): the first 1 - val_fraction of the ids, then the rest (§3.2 模型评估)."""
+def _check_fractions(val_fraction: float, test_fraction: float) -> None:
     if not 0.0 < val_fraction < 1.0:
         raise ValueError(f"val_fraction must be in (0, 1), got {val_fraction}")
+    if not 0.0 <= test_fraction < 1.0 or val_fraction + test_fraction >= 1.0:
+        raise ValueError(f"test_fraction must be in [0, 1) and leave data to train on "
+                         f"(val_fraction + test_fraction < 1), got {val_fraction} + {test_fraction}")
+
+
+def split_by_position(ids, val_fraction: float = 0.1, test_fraction: float | None = None):
+    """(train, val): the first 1 - val_fraction of the ids, then the rest (§3.2 模型评估).
+    With `test_fraction`: (train, val, test), the test part at the very end."""
+    _check_fractions(val_fraction, test_fraction or 0.0)
     ids = np.asarray(ids, dtype=np.int64)
-    n = int(round(len(ids) * (1.0 - val_fraction)))
-    return ids[:n], ids[n:]
+    n_test = int(round(len(ids) * (test_fraction or 0.0)))
+    n_val = int(round(len(ids) * val_fraction))
+    n_train = len(ids) - n_val - n_test
+    if test_fraction is None:
+        return ids[:n_train], ids[n_train:]
+    return ids[:n_train], ids[n_train:n_train + n_val], ids[n_train + n_val:]
+
+
+def document_split(text: str, val_fraction: float, test_fraction: float) -> str:
+    """'train', 'val' or 'test' for one document: u = crc32(text) / 2^32 is uniform in [0, 1);
+    u < val_fraction: validation, then test_fraction more: test, the rest: training.  A
+    function of the text alone, so a poem keeps its split whatever else is in the corpus, and
+    two copies of a poem can never sit on both sides."""
+    u = zlib.crc32(text.encode("utf-8")) / 2 ** 32
+    if u < val_fraction:
+        return "val"
+    return "test" if u < val_fraction + test_fraction else "train"
+
+
+def split_documents(docs, val_fraction: float = 0.05, test_fraction: float = 0.05):
+    """(train, val, test) lists of documents, each document whole in one of them."""
+    _check_fractions(val_fraction, test_fraction)
+    parts = {"train": [], "val": [], "test": []}
+    for d in docs:
+        parts[document_split(d, val_fraction, test_fraction)].append(d)
+    for name, what in (("train", "training"), ("val", "validation"), ("test", "test")):
+        if not parts[name] and (name != "test" or test_fraction > 0):
+            raise ValueError(f"split by document: no {what} documents among {len(docs)} "
+                             f"(use more documents or larger fractions)")
+    return parts["train"], parts["val"], parts["test"]
 
 
 class TokenWindows:
@@ -120,19 +191,56 @@ class TokenWindows:
 
 @dataclass
 class LMData:
-    """A tokenized corpus split by position into training and validation windows (§3.2)."""
+    """A tokenized corpus split into training, validation and (optionally) test windows (§3.2).
+
+    `unit`: how it was split, "position" or "document" (poems); `documents`: for a split by
+    document, how many documents each split holds."""
     train: TokenWindows
     val: TokenWindows
     tokenizer: object
     source: str = ""
+    test: TokenWindows | None = None
+    unit: str = "position"
+    documents: dict = field(default_factory=dict)
 
     @classmethod
     def from_text(cls, text: str, tokenizer, block_size: int, val_fraction: float = 0.1,
-                  source: str = "") -> "LMData":
+                  source: str = "", test_fraction: float = 0.0) -> "LMData":
+        """Split by position: training text, then validation, then (test_fraction > 0) test."""
         ids = tokenizer.encode(text) if hasattr(tokenizer, "encode") else tokenizer(text)
-        train, val = split_by_position(ids, val_fraction)
+        if not test_fraction:
+            train, val = split_by_position(ids, val_fraction)
+            test = None
+        else:
+            train, val, test = split_by_position(ids, val_fraction, test_fraction)
+            test = TokenWindows(test, block_size, "test split")
         return cls(TokenWindows(train, block_size, "training split"),
-                   TokenWindows(val, block_size, "validation split"), tokenizer, source)
+                   TokenWindows(val, block_size, "validation split"), tokenizer, source, test)
+
+    @classmethod
+    def from_documents(cls, docs, tokenizer, block_size: int, val_fraction: float = 0.05,
+                       test_fraction: float = 0.05, source: str = "",
+                       separator: str | None = None) -> "LMData":
+        """Split by document (`split_documents`); each split is its documents in corpus order,
+        each followed by `separator` (default: the tokenizer's eos_token), a special token."""
+        separator = separator or tokenizer.eos_token
+        if separator is None:
+            raise ValueError("from_documents: give a separator or a tokenizer with an eos_token")
+        parts = split_documents(docs, val_fraction, test_fraction)
+        names = ("training split", "validation split", "test split")
+        windows = [TokenWindows(tokenizer.encode("".join(d + separator for d in part)), block_size,
+                                name) if part else None for part, name in zip(parts, names)]
+        return cls(windows[0], windows[1], tokenizer, source, windows[2], unit="document",
+                   documents={"train": len(parts[0]), "val": len(parts[1]), "test": len(parts[2])})
+
+    def split(self, name: str) -> TokenWindows:
+        """The TokenWindows of 'train', 'val' or 'test'."""
+        if name not in ("train", "val", "test"):
+            raise ValueError(f"split must be 'train', 'val' or 'test', got {name!r}")
+        part = getattr(self, name)
+        if part is None:
+            raise ValueError(f"this data has no {name} split (give a test fraction > 0)")
+        return part
 
 
 # ----------------------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections import Counter
 
 from .base import SPECIAL_ROLES, Tokenizer
 
@@ -46,16 +47,39 @@ class CharTokenizer(Tokenizer):
         self._init_vocab(tokens, special_tokens, model_max_length=model_max_length, **roles)
 
     @classmethod
-    def from_text(cls, text: str, special_tokens=(), **roles) -> "CharTokenizer":
+    def from_text(cls, text: str, special_tokens=(), min_count: int = 1, **roles) -> "CharTokenizer":
         """Build the vocabulary from every distinct character of ``text``.
+
+        ``min_count``: keep only characters seen at least this often; rarer ones are read as
+        the ``unk_token`` (which ``min_count > 1`` needs).  A corpus of Chinese poetry has
+        thousands of characters seen once or twice: leaving them out makes the embedding and
+        output layers smaller, and the model faster, at the price of an <unk> now and then.
 
         Example: ``CharTokenizer.from_text(corpus, pad_token="<pad>", unk_token="<unk>")``.
         """
         if not isinstance(text, str):
             raise TypeError(f"from_text expects a str, got {type(text).__name__}")
+        if min_count > 1 and roles.get("unk_token") is None:
+            raise ValueError(f"from_text: min_count={min_count} leaves characters out of the "
+                             f"vocabulary, so it needs an unk_token to read them as")
         specials = list(dict.fromkeys(list(special_tokens) + [t for t in roles.values() if t is not None]))
-        chars = sorted(set(text) - set(specials))
+        if min_count > 1:
+            counts = Counter(text)
+            chars = sorted(c for c, n in counts.items() if n >= min_count and c not in specials)
+        else:
+            chars = sorted(set(text) - set(specials))
         return cls(specials + chars, specials, **roles)
+
+    def unknown_characters(self, text: str) -> list[str]:
+        """The distinct characters of ``text`` that are not in the vocabulary, in order of
+        appearance (special tokens in the text are whole units, never unknown)."""
+        unknown = {}
+        for piece, special in self._split_special(text):
+            if not special:
+                for ch in piece:
+                    if ch not in self._vocab:
+                        unknown.setdefault(ch, None)
+        return list(unknown)
 
     # ------------------------------------------------------------ encoding
     def _tokenize(self, text: str) -> list[str]:
