@@ -275,8 +275,7 @@ def run_backward(roots, seeds, create_graph=False, capture=None, accumulate=True
                 else:
                     _accumulate(grads, owned, id(t._node), g)
             if not retain_graph:      # release(node), inlined: this loop is the engine's cost
-                node.__dict__.clear()
-                node.released, node.stamp = True, -1
+                node.__dict__ = _RELEASED
     return results
 
 
@@ -287,11 +286,16 @@ _FREED = ("Trying to backward through the graph a second time (or directly acces
           "training step does")
 
 
+# The whole state of a released node: its old attributes (inputs, output, saved arrays) are
+# dropped with its old __dict__, and stamp -1 sends it to check_saved_versions, which refuses
+# it.  One dict shared by all released nodes (nothing writes to a released node), because
+# swapping a node's __dict__ for it costs less than emptying the node's own.
+_RELEASED = {"released": True, "stamp": -1}
+
+
 def release(node) -> None:
-    """Free what `node` keeps for its backward (inputs, output, saved arrays); its stamp -1
-    sends it to check_saved_versions, which refuses it."""
-    node.__dict__.clear()
-    node.released, node.stamp = True, -1
+    """Free what `node` keeps for its backward (see _RELEASED)."""
+    node.__dict__ = _RELEASED
 
 
 def check_saved_versions(node) -> None:

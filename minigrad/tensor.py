@@ -1138,7 +1138,7 @@ def _bump_version(t: Tensor) -> None:
     owner._version_count = getattr(owner, "_version_count", 0) + 1
     owner._modified_at = clock
     for node in (t._node, owner._node):       # their outputs are this memory
-        if node is not None:
+        if node is not None and not node.released:
             node.output_modified_at = clock
 
 

@@ -348,11 +348,16 @@ def test_retain_graph_keeps_the_graph_for_another_backward():
     np.testing.assert_array_equal(x.grad.numpy(), [4.0, 8.0])
     with pytest.raises(RuntimeError, match=SECOND_TIME):
         y.backward()
+    y = (x * x).sum()
+    y.backward(None, True)                         # PyTorch's order: gradient, retain_graph
+    y.backward(None, False)
+    np.testing.assert_array_equal(x.grad.numpy(), [8.0, 16.0])
+    x.grad = None
     h = x.exp()
     l1, l2 = h.sum(), (h * 2.0).sum()
     mg.autograd.backward(l1, retain_graph=True)
     mg.autograd.backward(l2)
-    np.testing.assert_allclose(x.grad.numpy(), [4.0, 8.0] + 3.0 * np.exp([1.0, 2.0]))
+    np.testing.assert_allclose(x.grad.numpy(), 3.0 * np.exp([1.0, 2.0]))
 
 
 def test_grad_frees_the_graph_too_unless_retained_or_creating_a_graph():

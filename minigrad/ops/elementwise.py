@@ -29,8 +29,8 @@ def binary_operands(a, b, op: str):
     are reported by Function.apply as a ShapeError naming the op."""
     if isinstance(b, Tensor):                              # the common cases first:
         if isinstance(a, Tensor):
-            dtype, other = a.data.dtype, b.data.dtype
-            if (dtype is other or dtype == other) and (dtype.kind == "f" or op != "div"):
+            dtype = a.data.dtype
+            if dtype is b.data.dtype and (op != "div" or dtype.kind == "f"):
                 return a, b                                # same dtype
         elif type(a) is float and b.data.dtype.kind == "f":
             return constant(a, b.data.dtype), b            # 0.5 * x
