@@ -368,14 +368,19 @@ def parse_to_args(who: str, args: tuple, kwargs: dict):
         dtype = args.pop(0)
     if args:
         raise TypeError(f"{who}(): {args[0]!r} is not a dtype (expected {who}(device, dtype))")
-    if dev is not None:
-        d = _as_device(dev) if not isinstance(dev, device) else dev
-        if d is None:
-            raise ValueError(f"{who}(): {dev!r} is not a device (minigrad tensors use 'cpu')")
-        if d.type != "cpu":
-            raise RuntimeError(_ONE_DEVICE.format(who=f"{who}({str(d)!r})", dev=str(d)))
-        dev = d
-    return dev, (None if dtype is None else _as_dtype(dtype)), copy
+    return check_device(dev, who), (None if dtype is None else _as_dtype(dtype)), copy
+
+
+def check_device(dev, who: str):
+    """The device `dev` names (None stays None); any device but the CPU is refused, saying why."""
+    if dev is None:
+        return None
+    d = _as_device(dev)
+    if d is None:
+        raise ValueError(f"{who}(): {dev!r} is not a device (minigrad tensors use 'cpu')")
+    if d.type != "cpu":
+        raise RuntimeError(_ONE_DEVICE.format(who=f"{who}({str(d)!r})", dev=str(d)))
+    return d
 
 
 # ----------------------------------------------------------------------------------------

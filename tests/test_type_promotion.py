@@ -192,6 +192,21 @@ def test_another_device_is_a_clear_error(call):
         call(mg.ones(2))
 
 
+def test_constructors_take_device_as_pytorchs_do():
+    x = mg.ones(2)
+    made = [mg.tensor([1.0], device="cpu"), mg.zeros(2, device=x.device), mg.ones(2, device="cpu"),
+            mg.full((2,), 3.0, device="cpu"), mg.arange(3, device="cpu"), mg.randn(2, device="cpu"),
+            mg.rand(2, device="cpu"), mg.randint(0, 3, (2,), device="cpu"),
+            mg.zeros_like(x, device="cpu"), mg.ones_like(x, device="cpu"),
+            mg.full_like(x, 2.0, device="cpu"), mg.randn_like(x, device="cpu"),
+            mg.rand_like(x, device="cpu")]
+    assert all(t.device == "cpu" for t in made)
+    with pytest.raises(RuntimeError, match=r"zeros\('cuda'\): minigrad tensors live in host memory"):
+        mg.zeros(2, device="cuda")
+    with pytest.raises(ValueError, match="'float32' is not a device"):
+        mg.randn(2, device="float32")
+
+
 def test_module_to_takes_a_device_and_a_dtype():
     m = nn.Linear(3, 2)
     assert m.to("cpu") is m and m.weight.dtype == np.float32
