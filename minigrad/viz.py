@@ -153,8 +153,10 @@ def plot_attention(model, tokenizer, text: str, layer: int | None = None, head: 
 
 def plot_loss_curve(history: dict, path=None, title: str = ""):
     """Training loss per step (light), its moving average, and validation loss at each
-    evaluation; perplexity = exp(loss) on the right-hand axis (§3.2 模型评估).  Writes a PNG
-    to `path` when given; returns the Figure."""
+    evaluation, with the best one (lowest validation loss, the weights early stopping keeps)
+    ringed; history["test"], when there, is those weights on the test split: a star at their
+    step, and the title's figure (§3.2 模型评估).  Writes a PNG to `path` when given; returns
+    the Figure."""
     steps, losses = np.asarray(history["step"]), np.asarray(history["loss"], dtype=float)
     fig, ax = plt.subplots(figsize=(7, 4.2), constrained_layout=True)
     if len(steps):
@@ -164,15 +166,25 @@ def plot_loss_curve(history: dict, path=None, title: str = ""):
             smooth = np.convolve(losses, np.ones(k) / k, mode="valid")
             ax.plot(steps[k - 1:], smooth, color="tab:blue", lw=1.6, label=f"train ({k}-step mean)")
     evals = history.get("eval") or []
+    test = history.get("test")
+    parts = [title] if title else []
     if evals:
         ax.plot([e["step"] for e in evals], [e["val_loss"] for e in evals], "o-", color="tab:orange",
                 lw=1.6, ms=4, label="validation")
-        if "accuracy" in evals[-1]:
-            ax.set_title(f"{title} · final validation accuracy {evals[-1]['accuracy']:.1%}".strip(" ·"))
-        else:
-            ax.set_title(f"{title} · final validation perplexity {np.exp(evals[-1]['val_loss']):.2f}".strip(" ·"))
-    elif title:
-        ax.set_title(title)
+        best = min(evals, key=lambda e: e["val_loss"])
+        ax.plot([best["step"]], [best["val_loss"]], "o", ms=11, mfc="none", mec="tab:orange", mew=1.6,
+                label=f"best (step {best['step']}): kept")
+        figure = ("accuracy", "{:.1%}") if "accuracy" in best else ("perplexity", "{:.1f}")
+        value = best.get(figure[0], np.exp(best["val_loss"]))
+        parts.append(f"best validation {figure[0]} {figure[1].format(value)}")
+        if test:
+            ax.plot([test["step"]], [test["test_loss"]], "*", color="tab:green", ms=13,
+                    label=f"test (best weights): {figure[0]} "
+                          f"{figure[1].format(test.get(figure[0], np.exp(test['test_loss'])))}")
+            parts.append(f"test {figure[0]} "
+                         f"{figure[1].format(test.get(figure[0], np.exp(test['test_loss'])))}")
+    if parts:
+        ax.set_title(" · ".join(parts), fontsize=10, **_fonts(parts))
     ax.set_xlabel("step")
     ax.set_ylabel("cross-entropy loss (nats per token)")
     ax.grid(alpha=0.3)

@@ -122,5 +122,5 @@ def test_mlm_pretraining_runs_and_evaluates(tmp_path):
     tc = TrainConfig(steps=3, batch_size=4, eval_every=3, out_dir=str(tmp_path), progress=False,
                      plot=False, warmup_steps=1)
     result = Trainer(model, task, tc, cfg.to_dict(), tok, log=lambda *a: None).fit()
-    assert set(result.metrics) == {"val_loss", "perplexity", "accuracy"}
+    assert set(result.metrics) == {"val_loss", "perplexity", "accuracy", "tokens"}   # tokens: masked ones scored
     assert task.evaluate(model) == task.evaluate(model)   # fixed evaluation masks

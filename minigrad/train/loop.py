@@ -5,11 +5,15 @@
 
 Each step: a batch, the forward pass and its cross-entropy loss (§4.2), backward, gradient
 clipping, an AdamW step, and the learning-rate schedule (linear warm-up, then cosine decay).
-Every `eval_every` steps the task is evaluated on held-out data (validation loss, perplexity =
-exp(mean cross-entropy) for language models, accuracy for classifiers: §3.2 模型评估) and the
-loss curve is redrawn; every `ckpt_every` steps, at the end, and on Ctrl-C a checkpoint is
-written atomically (checkpoint.py).  `fit(resume=True)` restores model, optimizer, schedule,
-RNG and step, and then gives exactly the parameters an uninterrupted run would have.
+Every `eval_every` steps the task is evaluated on its validation split (validation loss,
+perplexity = exp(mean cross-entropy) for language models, accuracy for classifiers: §3.2
+模型评估), the weights with the lowest validation loss so far are written to best.safetensors
+(early stopping) and the loss curve is redrawn; every `ckpt_every` steps, at the end, and on
+Ctrl-C a checkpoint of the last step is written atomically (checkpoint.py).  At the end, the
+best weights are scored once on the task's test split, which took no part in choosing them:
+that is the figure to report (`TrainResult.test_metrics`, history["test"], the loss curve).
+`fit(resume=True)` restores model, optimizer, schedule, RNG and step, and then gives exactly
+the parameters an uninterrupted run would have.
 """
 from __future__ import annotations
 
@@ -51,6 +55,7 @@ class TrainConfig:
     out_dir: str = "runs/train"
     progress: bool = True        # tqdm progress bar
     plot: bool = True            # loss-curve PNG in out_dir
+    test_at_end: bool = True     # score the best weights on the test split (if the task has one)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -64,12 +69,31 @@ class TrainConfig:
 @dataclass
 class TrainResult:
     step: int
-    metrics: dict
+    metrics: dict                # the last validation evaluation
     history: dict
     interrupted: bool
-    checkpoint: str
+    checkpoint: str              # the last step (checkpoint.safetensors, for --resume)
     loss_png: str | None
     seconds: float
+    best: str | None = None      # best.safetensors: the weights with the lowest validation loss
+    best_step: int | None = None
+    test_metrics: dict | None = None   # those weights on the test split (None: no test split)
+
+
+SPLIT_NAMES = {"val": "validation", "test": "test"}
+
+
+def format_metrics(metrics: dict) -> str:
+    """'validation loss 4.118  validation perplexity 61.4': every figure names its split."""
+    split = next((k[:-5] for k in metrics if k.endswith("_loss")), "val")
+    name = SPLIT_NAMES.get(split, split)
+    parts = []
+    for k, v in metrics.items():
+        if k in ("tokens", "texts"):
+            continue
+        label = f"{name} loss" if k == f"{split}_loss" else f"{name} {k.replace('_', ' ')}"
+        parts.append(f"{label} {v:.1%}" if k == "accuracy" else f"{label} {v:.4g}")
+    return "  ".join(parts)
 
 
 def check_writable(directory) -> Path:
@@ -110,11 +134,15 @@ class Trainer:
         self.optimizer = AdamW(param_groups(model, c.weight_decay), lr=c.lr,
                                betas=(c.beta1, c.beta2), weight_decay=c.weight_decay)
         warmup = min(c.warmup_steps, max(c.steps - 1, 0))
+        if warmup < c.warmup_steps:
+            self.log(f"notice: a warm-up of {c.warmup_steps} steps is longer than the run "
+                     f"({c.steps} steps); warming up for {warmup} steps instead")
         self.scheduler = WarmupCosine(self.optimizer, warmup_steps=warmup,
                                       total_steps=max(c.steps, warmup + 1), min_lr=min(c.min_lr, c.lr))
         self.step = 0
         self.history = {"step": [], "loss": [], "lr": [], "eval": []}
         self.best = math.inf
+        self.best_step = None
         self._stop = False
         self._updating = False
         self.out_dir = Path(c.out_dir)
@@ -126,7 +154,7 @@ class Trainer:
                         tokenizer=self.tokenizer, task=self.task.describe(),
                         train_config=self.config.to_dict(), step=self.step,
                         optimizer=self.optimizer, scheduler=self.scheduler,
-                        history={**self.history, "best": self.best})
+                        history={**self.history, "best": self.best, "best_step": self.best_step})
         return path
 
     def resume_from(self, path) -> None:
@@ -135,6 +163,7 @@ class Trainer:
         if ckpt["optimizer"] is None or ckpt["scheduler"] is None:
             raise ValueError(f"'{path}' holds weights only (no optimizer state); it cannot be "
                              f"resumed (use it with finetune --checkpoint instead)")
+        fresh_total = self.scheduler.total_steps         # the schedule a new run would follow
         self.model.load_state_dict(ckpt["model"])
         self.optimizer.load_state_dict(optimizer_state_from(ckpt))
         self.scheduler.load_state_dict(ckpt["scheduler"])
@@ -142,8 +171,17 @@ class Trainer:
         self.step = ckpt["step"]
         hist = dict(ckpt["history"] or {})
         self.best = hist.pop("best", math.inf)
+        self.best_step = hist.pop("best_step", None)
         self.history = {k: list(hist.get(k, [])) for k in ("step", "loss", "lr", "eval")}
         saved = ckpt["train_config"] or {}
+        planned = ckpt["scheduler"].get("total_steps")
+        if planned is not None and planned != fresh_total and saved.get("steps") != self.config.steps:
+            steps = self.config.steps
+            what = (f"steps {planned}-{steps} run at its final rate {self.scheduler.min_lrs[0]:g}"
+                    if planned < steps else f"the run stops at step {steps}, before the decay ends")
+            self.log(f"notice: --steps {steps} changes the schedule: the saved run's learning rate "
+                     f"decays until step {planned} and resuming keeps that, so {what} (a fresh "
+                     f"{steps}-step run would decay over all {steps})")
         changed = [k for k in ("batch_size", "lr", "min_lr", "warmup_steps", "weight_decay",
                                "grad_clip", "seed") if k in saved and saved[k] != getattr(self.config, k)]
         if changed:
@@ -221,7 +259,7 @@ class Trainer:
                     metrics = self.evaluate()
                     self._report(metrics, bar)
                     if metrics["val_loss"] < self.best:
-                        self.best = metrics["val_loss"]
+                        self.best, self.best_step = metrics["val_loss"], self.step
                         self._save_best()
                     self._plot()
                 if self.step % c.ckpt_every == 0 and self.step < c.steps:
@@ -238,17 +276,40 @@ class Trainer:
                 bar.close()
             if handler_installed:
                 signal.signal(signal.SIGINT, previous)
+        best = self.out_dir / BEST
+        test = None
+        if not interrupted and c.test_at_end and getattr(self.task, "has_test", False) and best.exists():
+            test = self.test_best()
         path = self.save()
         png = self._plot()
         if interrupted:
             self.log(f"interrupted at step {self.step}/{c.steps}; checkpoint saved to {path}; "
                      f"continue with --resume")
         return TrainResult(self.step, metrics, self.history, interrupted, path, png,
-                           time.perf_counter() - start)
+                           time.perf_counter() - start, str(best) if best.exists() else None,
+                           self.best_step, test)
+
+    def test_best(self) -> dict:
+        """The weights of best.safetensors (lowest validation loss) on the test split, once:
+        the figure to report.  self.model keeps its last weights."""
+        from .checkpoint import read_checkpoint as _read
+        saved = _read(self.out_dir / BEST)
+        last = {k: v.data for k, v in self.model.state_dict().items()}
+        try:
+            self.model.load_state_dict(saved["model"])
+            metrics = self.task.evaluate(self.model, max_windows=None, split="test")
+        finally:
+            self.model.load_state_dict(last)
+        self.history["test"] = {"step": saved["step"], **metrics}
+        count = (f"{metrics['tokens']:,} tokens" if "tokens" in metrics else
+                 f"{metrics['texts']:,} texts" if "texts" in metrics else "")
+        self.log(f"test split, the best weights (step {saved['step']}, lowest validation loss): "
+                 f"{format_metrics(metrics)}" + (f"  ({count})" if count else ""))
+        return metrics
 
     def _report(self, metrics, bar):
-        parts = [f"step {self.step:5d}", f"train loss {self.history['loss'][-1]:.3f}"]
-        parts += [f"{k.replace('_', ' ')} {v:.4g}" for k, v in metrics.items()]
+        parts = [f"step {self.step:5d}", f"train loss {self.history['loss'][-1]:.3f}",
+                 format_metrics(metrics)]
         msg = "  ".join(parts)
         if bar is not None:
             bar.write(msg)

@@ -1,11 +1,16 @@
 """What the training loop trains on: a task gives batches, a loss, and an evaluation.
 
     LMTask              next-token prediction with a GPT (§3.2 预训练): loss = mean cross-entropy
-                        (§4.2), evaluated by perplexity = exp(mean cross-entropy) on the
-                        validation split (§3.2 模型评估)
+                        (§4.2), evaluated by perplexity = exp(mean cross-entropy) on held-out
+                        text (§3.2 模型评估)
     MLMTask             BERT's masked-language-model pre-training (§3.2): predict the 15% masked
                         characters; evaluated by masked-token cross-entropy, perplexity, accuracy
     ClassificationTask  fine-tuning (§3.3 微调, §5): texts -> labels, evaluated by accuracy
+
+`evaluate(model, split="val")` scores the validation split, which the training loop uses to
+keep the best weights (early stopping); `evaluate(model, split="test")` the test split, used
+once at the end for the figure to report.  The keys say which: val_loss or test_loss (with
+perplexity / accuracy of that split, and `tokens` or `texts`: how many were scored).
 
 A task's `batch(step, batch_size, seed)` is a pure function of its arguments (plus minigrad's
 generator for masking, whose state the checkpoint saves), which is what makes `--resume`
@@ -38,6 +43,10 @@ class LMTask:
     def describe(self) -> dict:
         return {"task": "lm", "block_size": self.data.train.block_size, **self.description}
 
+    @property
+    def has_test(self) -> bool:
+        return self.data.test is not None
+
     def batch(self, step: int, batch_size: int, seed: int):
         return self.data.train.batch(batch_size, step_rng(seed, step))
 
@@ -46,19 +55,23 @@ class LMTask:
         return model(x, y).loss, x.size
 
     @no_grad()
-    def evaluate(self, model, batch_size: int = 32, max_windows: int | None = -1) -> dict:
-        """Validation loss (mean cross-entropy per token) and perplexity = exp(loss) (§3.2 模型评估)
-        over non-overlapping validation windows (the first `eval_windows`, or all with None)."""
+    def evaluate(self, model, batch_size: int = 32, max_windows: int | None = -1,
+                 split: str = "val") -> dict:
+        """Loss (mean cross-entropy per token) and perplexity = exp(loss) (§3.2 模型评估) over
+        non-overlapping windows of the split (the first `eval_windows`, or all with None);
+        `tokens`: how many predictions were scored."""
         windows = self.eval_windows if max_windows == -1 else max_windows
         was_training = model.training
         model.eval()
         total, n = 0.0, 0
-        for x, y in self.data.val.eval_batches(batch_size, windows):
-            total += model(x, y).loss.item() * y.size
-            n += y.size
-        model.train(was_training)
+        try:
+            for x, y in self.data.split(split).eval_batches(batch_size, windows):
+                total += model(x, y).loss.item() * y.size
+                n += y.size
+        finally:
+            model.train(was_training)
         loss = total / n
-        return {"val_loss": loss, "perplexity": math.exp(loss)}
+        return {f"{split}_loss": loss, "perplexity": math.exp(loss), "tokens": n}
 
 
 class MLMTask:
@@ -81,6 +94,10 @@ class MLMTask:
     def describe(self) -> dict:
         return {"task": "mlm", "block_size": self.data.train.block_size + 1, **self.description}
 
+    @property
+    def has_test(self) -> bool:
+        return self.data.test is not None
+
     def _mask(self, x):
         ids = np.concatenate([np.full((len(x), 1), self.cls_id), x], axis=1)   # (B, 1 + T)
         inputs, labels = mask_tokens(ids, self.mask_id, self.vocab_size, self.special)
@@ -95,17 +112,20 @@ class MLMTask:
         return model(inputs, labels=labels).loss, int(np.prod(inputs.shape))
 
     @no_grad()
-    def evaluate(self, model, batch_size: int = 32, max_windows: int | None = -1) -> dict:
-        """Masked-token cross-entropy, perplexity and accuracy on the validation split; the
-        masks come from a fixed seed, so every evaluation scores the same positions."""
+    def evaluate(self, model, batch_size: int = 32, max_windows: int | None = -1,
+                 split: str = "val") -> dict:
+        """Masked-token cross-entropy, perplexity and accuracy on a split ('val' or 'test');
+        the masks come from a fixed seed, so every evaluation scores the same positions;
+        `tokens`: how many masked tokens were scored."""
         windows = self.eval_windows if max_windows == -1 else max_windows
+        part = self.data.split(split)
         was_training = model.training
         model.eval()
         state = _random.get_rng_state()
         _random.manual_seed(12345)
         total, correct, n = 0.0, 0, 0
         try:
-            for x, _ in self.data.val.eval_batches(batch_size, windows):
+            for x, _ in part.eval_batches(batch_size, windows):
                 inputs, labels = self._mask(x)
                 out = model(inputs, labels=labels)
                 lab = labels.data
@@ -120,7 +140,8 @@ class MLMTask:
             _random.set_rng_state(state)
             model.train(was_training)
         loss = total / max(n, 1)
-        return {"val_loss": loss, "perplexity": math.exp(loss), "accuracy": correct / max(n, 1)}
+        return {f"{split}_loss": loss, "perplexity": math.exp(loss), "accuracy": correct / max(n, 1),
+                "tokens": n}
 
 
 def encode_classification(tokenizer, texts, max_length: int):
@@ -139,17 +160,25 @@ def encode_classification(tokenizer, texts, max_length: int):
 
 
 class ClassificationTask:
-    """Text classification with BertForSequenceClassification (§3.3 微调, §5)."""
+    """Text classification with BertForSequenceClassification (§3.3 微调, §5).
+
+    `val`: the texts that choose the best weights (early stopping), apart from `test`, which
+    gives the final figure.  Without `val` the test texts are the validation texts too (as in
+    a quick experiment); there is then no separate test figure (`has_test` is False)."""
 
     arch = "bert-cls"
 
     def __init__(self, train: TextClassificationSet, test: TextClassificationSet, tokenizer,
-                 max_length: int = 128, description: dict | None = None):
+                 max_length: int = 128, description: dict | None = None,
+                 val: TextClassificationSet | None = None):
         self.tokenizer, self.max_length = tokenizer, max_length
         self.train_ids, self.train_mask = encode_classification(tokenizer, train.texts, max_length)
         self.train_labels = train.labels
-        self.test_ids, self.test_mask = encode_classification(tokenizer, test.texts, max_length)
-        self.test_labels = test.labels
+        self._splits = {"test": (*encode_classification(tokenizer, test.texts, max_length), test.labels)}
+        self._splits["val"] = (self._splits["test"] if val is None else
+                               (*encode_classification(tokenizer, val.texts, max_length), val.labels))
+        self.has_test = val is not None
+        self.test_ids, self.test_mask, self.test_labels = self._splits["test"]
         self.label_names = list(train.label_names)
         self.description = dict(description or {})
 
@@ -174,18 +203,24 @@ class ClassificationTask:
         return model(ids, attention_mask=mask, labels=labels).loss, int(mask.sum())
 
     @no_grad()
-    def evaluate(self, model, batch_size: int = 64, max_windows=None) -> dict:
-        """Test loss and accuracy = share of texts whose most likely label is right (§3.2 模型评估)."""
+    def evaluate(self, model, batch_size: int = 64, max_windows=None, split: str = "val") -> dict:
+        """Loss and accuracy = share of texts whose most likely label is right (§3.2 模型评估),
+        on the validation texts ('val') or the test texts ('test'); `texts`: how many."""
+        if split not in self._splits:
+            raise ValueError(f"split must be 'val' or 'test', got {split!r}")
+        all_ids, all_mask, all_labels = self._splits[split]
         was_training = model.training
         model.eval()
         total, correct = 0.0, 0
-        n = len(self.test_labels)
-        for i in range(0, n, batch_size):
-            ids, mask = self.test_ids[i:i + batch_size], self.test_mask[i:i + batch_size]
-            width = int(mask.sum(1).max())
-            labels = self.test_labels[i:i + batch_size]
-            out = model(ids[:, :width], attention_mask=mask[:, :width], labels=labels)
-            total += out.loss.item() * len(labels)
-            correct += int((out.logits.data.argmax(-1) == labels).sum())
-        model.train(was_training)
-        return {"val_loss": total / n, "accuracy": correct / n}
+        n = len(all_labels)
+        try:
+            for i in range(0, n, batch_size):
+                ids, mask = all_ids[i:i + batch_size], all_mask[i:i + batch_size]
+                width = int(mask.sum(1).max())
+                labels = all_labels[i:i + batch_size]
+                out = model(ids[:, :width], attention_mask=mask[:, :width], labels=labels)
+                total += out.loss.item() * len(labels)
+                correct += int((out.logits.data.argmax(-1) == labels).sum())
+        finally:
+            model.train(was_training)
+        return {f"{split}_loss": total / n, "accuracy": correct / n, "texts": n}
