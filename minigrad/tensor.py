@@ -563,7 +563,7 @@ class Tensor:
             raise RuntimeError(
                 f"a leaf Variable that requires grad is being used in an in-place operation "
                 f"({op}). Change a parameter inside `with mg.no_grad():`, as an optimizer step "
-                "does, or use the out-of-place form (x = x - y instead of x -= y)")
+                f"does, or build a new tensor instead ({_OUT_OF_PLACE[op]})")
         if not recordable:
             raise RuntimeError(
                 f"{op}: the tensor is part of the graph (it requires grad), and minigrad does not "
@@ -1119,6 +1119,16 @@ class Tensor:
 # ----------------------------------------------------------------------------------------
 # Helpers and functions that are not methods
 # ----------------------------------------------------------------------------------------
+# What to write instead of an in-place op that may not run (named in the leaf error)
+_OUT_OF_PLACE = {
+    "+=": "x = x + y", "add_": "x = x + y", "-=": "x = x - y", "sub_": "x = x - y",
+    "*=": "x = x * y", "mul_": "x = x * y", "/=": "x = x / y", "div_": "x = x / y",
+    "clamp_": "x = x.clamp(lo, hi)", "copy_": "x = y.clone()", "fill_": "mg.full_like(x, v)",
+    "zero_": "mg.zeros_like(x)", "__setitem__": "x = mg.where(mask, v, x)",
+    "uniform_": "a + (b - a) * mg.rand_like(x)", "normal_": "mean + std * mg.randn_like(x)",
+}
+
+
 def _owner(t: Tensor) -> Tensor:
     """The tensor whose memory `t` uses: `t` itself, or the base of a view (or detach)."""
     base = getattr(t, "_base", None)
