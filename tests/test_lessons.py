@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from minigrad import autograder
-from minigrad.autograder import (CRASHED, FAILED, PASSED, TIMEOUT, TODO, Task, load_exercises,
+from minigrad.autograder import (CRASHED, FAILED, PASSED, TIMEOUT, TODO, StudentProcess, Task,
                                  run_lesson, run_task)
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -251,17 +251,18 @@ def test_student_exceptions_time_limits_and_engine_state_are_contained(tmp_path)
         def wrong():
             assert 1 == 2, "my own assert"
     """), encoding="utf-8")
-    module = load_exercises(path)
     before = (mode.grad_enabled, mg.backends.current_name())
-    r = run_task(Task("9.1", "loop", lambda m: m.loop(), "hint", timeout=0.5), module, path)
-    assert r.status == TIMEOUT and r.seconds < 5
-    r = run_task(Task("9.2", "crash", lambda m: m.crash(), "hint"), module, path)
-    assert r.status == CRASHED and "KeyError" in r.message and "student.py, line 7" in r.message
-    r = run_task(Task("9.3", "modes", lambda m: m.leave_modes_switched(), "hint"), module, path)
-    assert r.status == CRASHED and "SystemExit" in r.message
-    assert (mode.grad_enabled, mg.backends.current_name()) == before
-    r = run_task(Task("9.4", "assert", lambda m: m.wrong(), "hint"), module, path)
-    assert r.status == FAILED and "my own assert" in r.message
+    with StudentProcess(path) as student:         # the file runs in a process of its own
+        r = run_task(Task("9.1", "loop", lambda m: m.loop(), "hint", timeout=0.5), student, path)
+        assert r.status == TIMEOUT and r.seconds < 5
+        r = run_task(Task("9.2", "crash", lambda m: m.crash(), "hint"), student, path)
+        assert r.status == CRASHED and "KeyError" in r.message and "student.py, line 7" in r.message
+        r = run_task(Task("9.3", "modes", lambda m: m.leave_modes_switched(), "hint"), student, path)
+        assert r.status == CRASHED and "SystemExit" in r.message
+        assert (mode.grad_enabled, mg.backends.current_name()) == before
+        r = run_task(Task("9.4", "assert", lambda m: m.wrong(), "hint"), student, path)
+        assert r.status == FAILED and "my own assert" in r.message
+        assert student.starts == 2                  # a new process after the endless loop
 
 
 def test_library_functions_are_restored_after_a_forbidding_check():

@@ -32,13 +32,15 @@ import sys
 from pathlib import Path
 
 from .core import (CRASHED, FAILED, NO_HINTS, NUDGE, PASSED, TIMEOUT, TODO, WHAT, CheckFailed,
-                   Lesson, LoadError, Task, TaskResult, format_table, load_exercises, run_lesson,
-                   run_task)
+                   Lesson, LessonReport, LoadError, Task, TaskResult, format_output, format_table,
+                   grade_lesson, load_exercises, run_lesson, run_task)
+from .isolation import StudentProcess
 
 __all__ = ["main", "lessons", "get_lesson", "find_exercises", "solution_path", "run_lesson",
-           "run_task", "format_table", "load_exercises", "Lesson", "Task", "TaskResult",
-           "CheckFailed", "LoadError", "PASSED", "FAILED", "TODO", "CRASHED", "TIMEOUT",
-           "NO_HINTS", "WHAT", "NUDGE", "HINTS_ENV"]
+           "grade_lesson", "run_task", "format_table", "format_output", "load_exercises",
+           "Lesson", "LessonReport", "Task", "TaskResult", "StudentProcess", "CheckFailed",
+           "LoadError", "PASSED", "FAILED", "TODO", "CRASHED", "TIMEOUT", "NO_HINTS", "WHAT",
+           "NUDGE", "HINTS_ENV"]
 
 HINTS_ENV = "MINIGRAD_LESSON_HINTS"      # "off": every check runs as with --no-hints (an exam)
 

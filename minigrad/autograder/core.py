@@ -35,15 +35,17 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import importlib.util
-import signal
 import sys
 import textwrap
-import threading
 import time
 import traceback
 from pathlib import Path
 
 import numpy as np
+
+from .isolation import (IMPORT_TIMEOUT, MEMORY_MB, ImportFailed, Refused, RemoteObject,
+                        StudentGarbled, StudentGone, StudentProcess, StudentRaised,
+                        StudentTensor, StudentTimeout, forbidden)
 
 PASSED, FAILED, TODO, CRASHED, TIMEOUT = "PASS", "FAIL", "TODO", "ERROR", "TIMEOUT"
 
@@ -63,10 +65,6 @@ class CheckFailed(AssertionError):
     def __init__(self, check: str, detail: str = "", nudge: str = ""):
         self.check, self.detail, self.nudge = check, detail, nudge
         super().__init__(f"{check}: {detail}" if detail else check)
-
-
-class TaskTimeout(Exception):
-    """Raised inside a task that ran past its time limit."""
 
 
 @dataclasses.dataclass
@@ -139,10 +137,13 @@ def to_array(x, what: str) -> np.ndarray:
     """A Tensor's data or an array-like as an ndarray; anything else fails the check."""
     from ..tensor import Tensor
 
-    if isinstance(x, Tensor):
+    if isinstance(x, (Tensor, StudentTensor)):
         return x.data
     if x is None:
         raise CheckFailed(what, "your function returned None (a missing `return`?)")
+    if isinstance(x, RemoteObject):
+        raise CheckFailed(what, f"your function returned a {x.type_name}, expected an array "
+                                f"or a Tensor")
     try:
         return np.asarray(x)
     except Exception:  # noqa: BLE001
@@ -276,52 +277,66 @@ def get(module, name: str):
     return getattr(module, name)
 
 
-@contextlib.contextmanager
-def forbid(owner, attr: str, advice: str):
-    """Inside the block, calling `owner.attr` fails the check (so a task that asks for softmax
-    written with exp and sum cannot call the library's softmax); `advice` is its nudge."""
-    own = attr in getattr(owner, "__dict__", {})
-    original = owner.__dict__[attr] if own else None
-    name = f"{getattr(owner, '__name__', owner)}.{attr}"
+class _Forbidden:
+    """A library function a check forbids: `Owner.attr` (kind "attr") or a plain function
+    (kind "function").  The student's process swaps it for one that refuses to run
+    (runner._forbidden); the texts of the failure are made here."""
 
-    def refuse(*args, **kwargs):
-        raise CheckFailed(f"your code does not call the library's {name}",
-                          f"it called {name}; this task asks you to write it yourself", advice)
-
-    setattr(owner, attr, refuse)
-    try:
-        yield
-    finally:
-        if own:
-            setattr(owner, attr, original)
+    def __init__(self, kind, target, attr=None, advice=""):
+        self.kind, self.target, self.attr, self.advice = kind, target, attr, advice
+        if kind == "attr":
+            self.name = f"{getattr(target, '__name__', target)}.{attr}"
+            self.check = f"your code does not call the library's {self.name}"
+            self.detail = f"it called {self.name}; this task asks you to write it yourself"
         else:
-            delattr(owner, attr)     # inherited (e.g. Function.apply): uncover it again
+            self.name = f"{target.__module__}.{target.__qualname__}"
+            self.check = f"your code does not call the library's {self.name.rsplit('.', 1)[-1]}"
+            self.detail = (f"it called {self.name}; this task asks you to write it yourself "
+                           f"(see the docstring)")
 
-
-_REFUSED = "\x00refused\x00"
-
-
-def _refused(*args, **kwargs):
-    # No free variables and only builtins: this code object can stand in for any plain
-    # function's (see forbid_function), whatever module that function lives in.  Its name is
-    # set to the refused function's, and the message carries it (run_task unpacks it).
-    raise AssertionError("\x00refused\x00" + __import__("sys")._getframe(0).f_code.co_qualname)
+    def wire(self) -> dict:
+        if self.kind == "attr":
+            return {"kind": "attr", "owner": self.target, "attr": self.attr}
+        return {"kind": "function", "target": self.target}
 
 
 @contextlib.contextmanager
-def forbid_function(*functions):
-    """Inside the block, calling any of `functions` (plain library functions) fails the task.
-    Their code is swapped, so this also catches a name the student imported with
-    `from minigrad... import f` before the check ran."""
-    saved = [(f, f.__code__) for f in functions]
+def _forbidding(specs):
+    token = forbidden.set(forbidden.get() + tuple(specs))
     try:
-        for f, _ in saved:
-            f.__code__ = _refused.__code__.replace(
-                co_name=f.__name__, co_qualname=f"{f.__module__}.{f.__qualname__}")
         yield
     finally:
-        for f, code in saved:
-            f.__code__ = code
+        forbidden.reset(token)
+
+
+def forbid(owner, attr: str, advice: str):
+    """Inside the block, the student's code calling `owner.attr` fails the check (so a task
+    that asks for softmax written with exp and sum cannot call the library's softmax);
+    `advice` is its nudge.  The grader's own calls are not affected: it only tells the
+    student's process, with every call made inside the block."""
+    return _forbidding([_Forbidden("attr", owner, attr, advice)])
+
+
+def forbid_function(*functions):
+    """Inside the block, the student's code calling any of `functions` (plain library
+    functions) fails the task.  The student's process swaps their code, so this also catches
+    a name the student imported with `from minigrad... import f`."""
+    return _forbidding([_Forbidden("function", f) for f in functions])
+
+
+def type_name(x) -> str:
+    """The type of a value the student's code returned ("Tensor", "list", "MLP", ...)."""
+    if isinstance(x, StudentTensor):
+        return "Tensor"
+    if isinstance(x, RemoteObject):
+        return x.type_name
+    return type(x).__name__
+
+
+def is_tensor(x) -> bool:
+    """The student's function returned a minigrad Tensor (it comes back as a StudentTensor)."""
+    from ..tensor import Tensor
+    return isinstance(x, (StudentTensor, Tensor))
 
 
 def call_watching_locals(fn, *args, **kwargs):
@@ -429,33 +444,12 @@ def _crash(e: BaseException, path: Path | None) -> tuple[str, str]:
 
 
 # ----------------------------------------------------------------------------------------
-# Running tasks
+# Running tasks: the checks run here, the student's code in its own process (isolation.py)
 # ----------------------------------------------------------------------------------------
 @contextlib.contextmanager
-def _time_limit(seconds: float):
-    """Raise TaskTimeout in the main thread after `seconds` (POSIX; elsewhere no limit)."""
-    usable = (seconds and hasattr(signal, "setitimer")
-              and threading.current_thread() is threading.main_thread())
-    if not usable:
-        yield
-        return
-
-    def on_alarm(signum, frame):
-        raise TaskTimeout()
-
-    previous = signal.signal(signal.SIGALRM, on_alarm)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
-
-
-@contextlib.contextmanager
 def _sandboxed_engine():
-    """Every task starts from the same engine state (seed, grad mode, anomaly mode, the readable
-    NumPy backend) and whatever the student's code switches is switched back afterwards."""
+    """The checks compute their references from the same engine state every time (seed, grad
+    mode, anomaly mode, the readable NumPy backend), restored afterwards."""
     from .. import backends
     from ..autograd import mode
     from ..random import get_rng_state, manual_seed, set_rng_state
@@ -474,50 +468,132 @@ def _sandboxed_engine():
         backends._active = previous_backend
 
 
-def run_task(task: Task, module, path: Path | None = None) -> TaskResult:
+def _raised(info: dict) -> tuple[str, str, str]:
+    """(status, check, detail) for an exception the student's code raised in its process."""
+    where, line = info.get("where") or "", info.get("line") or ""
+    message = info.get("message") or "(no message)"
+    place = f" ({where})" if where else ""
+    more = f"\n{where}: {line}" if line else ""
+    category = info.get("category")
+    if category == "todo":
+        return TODO, "not implemented yet", "the stub still raises NotImplementedError"
+    if category == "assert":
+        return FAILED, "an assert in your code failed" + place, message + more
+    if category == "memory":
+        return (CRASHED, "your code ran out of memory (MemoryError)" + place,
+                "it asked for more memory than the limit the grader sets for a student's "
+                "process" + more)
+    return CRASHED, f"your code raised {info.get('type') or 'an exception'}" + place, message + more
+
+
+def _import_failure(task: Task, e: ImportFailed, path: Path) -> TaskResult:
+    name = Path(path).name
+    if e.kind == "timeout":
+        return TaskResult(task, TIMEOUT, "your file does not finish importing", e.text)
+    if e.kind == "error":
+        head, _, rest = e.text.partition("\n")
+        return TaskResult(task, CRASHED, f"your file does not import ({name})", rest or head)
+    return TaskResult(task, CRASHED, f"your file does not import ({name})",
+                      e.text + " while the file was being imported")
+
+
+def run_task(task: Task, student: StudentProcess, path: Path | None = None,
+             timeout: float | None = None) -> TaskResult:
+    """Run one task's check against the student's file in `student` (its process is started
+    first if it is not running; ImportFailed fails the task).  `timeout`: instead of the
+    task's own limit.  A task that times out or ends the process leaves it stopped: the next
+    task starts a new one."""
+    limit = float(timeout or task.timeout)
     start = time.perf_counter()
+    if not student.alive:
+        try:
+            student.start()
+        except ImportFailed as e:
+            return dataclasses.replace(_import_failure(task, e, student.path),
+                                       seconds=time.perf_counter() - start)
+    student.begin_task(limit)
     check, detail, nudge = "", "", ""
     try:
-        with _sandboxed_engine(), _time_limit(task.timeout):
-            task.check(module)
+        with _sandboxed_engine(), _forbidding(()):
+            task.check(student.exercises)
         status = PASSED
-    except NotImplementedError:
-        status, check, detail = TODO, "not implemented yet", "the stub still raises NotImplementedError"
-    except TaskTimeout:
+    except Refused as e:
+        status, check, detail, nudge = FAILED, e.spec.check, e.spec.detail, e.spec.advice
+    except StudentRaised as e:
+        status, check, detail = _raised(e.info)
+    except StudentTimeout:
         status = TIMEOUT
-        check, detail = f"took longer than {task.timeout:g} s", "an endless loop, or far more work than asked?"
+        check, detail = f"took longer than {limit:g} s", "an endless loop, or far more work than asked?"
+    except StudentGone as e:
+        status, check, detail = CRASHED, "the process running your code ended during this task", str(e)
+    except StudentGarbled as e:
+        status = CRASHED
+        check = "the process running your code sent back something that is not an answer"
+        detail = str(e)
     except CheckFailed as e:
         status, check, detail, nudge = FAILED, e.check, e.detail, e.nudge
-    except AssertionError as e:                 # a student's own assert, or forbid_function
-        status = FAILED
-        if str(e).startswith(_REFUSED):
-            name = str(e)[len(_REFUSED):]
-            check = f"your code does not call the library's {name.rsplit('.', 1)[-1]}"
-            detail = f"it called {name}; this task asks you to write it yourself (see the docstring)"
-        else:
-            where, line = _where(e, path)
-            check = "an assert in your code failed" + (f" ({where})" if where else "")
-            detail = (_first_line(e) or "(no message)") + (f"\n{where}: {line}" if line else "")
     except KeyboardInterrupt:
         raise
-    except BaseException as e:  # noqa: BLE001  (student code may raise anything, SystemExit too)
+    except Exception as e:  # noqa: BLE001  (a value of an odd type in the check's comparison)
         status = CRASHED
-        check, detail = _crash(e, path)
+        check = f"your result could not be checked ({type(e).__name__})"
+        detail = _first_line(e) or "(no message)"
     return TaskResult(task, status, check, detail, nudge, time.perf_counter() - start)
 
 
-def run_lesson(lesson: Lesson, path: Path, only: str | None = None) -> list[TaskResult]:
-    """Run every task of `lesson` (or only the task with id `only`) against the file at `path`.
-    A file that cannot be imported fails every task with the import error."""
+@dataclasses.dataclass
+class LessonReport:
+    """The results of one lesson's tasks on one file, and what the file printed."""
+    results: list
+    output: str = ""                # the last part of what the student's code printed
+    output_lines: int = 0
+    seconds: float = 0.0
+    processes: int = 0              # processes started (1, plus one after each timeout or crash)
+    limits: dict = dataclasses.field(default_factory=dict)
+
+
+def grade_lesson(lesson: Lesson, path: Path, only: str | None = None, *,
+                 timeout: float | None = None, isolation: str | None = None,
+                 memory_mb: float | None = MEMORY_MB,
+                 import_timeout: float = IMPORT_TIMEOUT) -> LessonReport:
+    """Run every task of `lesson` (or only the task `only`) against the file at `path`, the
+    file imported in a process of its own (isolation.StudentProcess).  A file that does not
+    import fails every task with the reason."""
+    start = time.perf_counter()
     tasks = [t for t in lesson.tasks if only is None or t.id == only]
-    try:
-        with _sandboxed_engine():
-            module = load_exercises(path)
-    except LoadError as e:
-        head, _, rest = str(e).partition("\n")
-        return [TaskResult(t, CRASHED, f"your file does not import ({Path(path).name})",
-                           rest or head) for t in tasks]
-    return [run_task(t, module, path) for t in tasks]
+    results = []
+    failure = None
+    with StudentProcess(path, isolation=isolation, memory_mb=memory_mb,
+                        import_timeout=import_timeout) as student:
+        for t in tasks:
+            if failure is not None:
+                results.append(dataclasses.replace(failure, task=t, seconds=0.0))
+                continue
+            if not student.alive:
+                t0 = time.perf_counter()
+                try:
+                    student.start()
+                except ImportFailed as e:
+                    failure = _import_failure(t, e, path)
+                    results.append(dataclasses.replace(failure, seconds=time.perf_counter() - t0))
+                    continue
+            results.append(run_task(t, student, path, timeout))
+    return LessonReport(results, student.output, student.output_lines,
+                        time.perf_counter() - start, student.starts, student.limits)
+
+
+def run_lesson(lesson: Lesson, path: Path, only: str | None = None, **options) -> list[TaskResult]:
+    """The results of grade_lesson (same arguments)."""
+    return grade_lesson(lesson, path, only, **options).results
+
+
+def format_output(text: str, lines: int, shown: int = 20) -> str:
+    """What the student's code printed, each line behind a bar, so that nothing it printed
+    can pass for the grader's table."""
+    kept = text.splitlines()[-shown:]
+    head = (f"your code printed {lines} line{'s' * (lines != 1)}" +
+            (f" (the last {len(kept)}):" if len(kept) < lines else ":"))
+    return "\n".join([head] + [f"  | {line[:200]}" for line in kept])
 
 
 # ----------------------------------------------------------------------------------------

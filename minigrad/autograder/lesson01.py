@@ -4,10 +4,10 @@ from __future__ import annotations
 import numpy as np
 
 from .. import autograd
-from ..gradcheck import GradcheckError, gradcheck, gradgradcheck
 from ..tensor import Tensor
-from .core import (CheckFailed, Lesson, assert_close, compare_arrays, forbid, get, require,
-                   to_array)
+from .core import (Lesson, assert_close, compare_arrays, forbid, get, is_tensor, require,
+                   to_array, type_name)
+from .probes import second_derivative, student_gradients
 
 LESSON = Lesson(1, "01_autograd", "Tensors and autograd", "§2.1 深度学习")
 
@@ -20,11 +20,11 @@ LESSON = Lesson(1, "01_autograd", "Tensors and autograd", "§2.1 深度学习")
 def check_numerical_gradient(ex):
     numerical_gradient = get(ex, "numerical_gradient")
     rng = np.random.default_rng(1)
-    x = rng.standard_normal((3, 4))
-    before = x.copy()
-    f = lambda a: float(np.sum(np.sin(a) * a))                    # noqa: E731
-    exact = np.sin(x) + x * np.cos(x)                             # d/dx (x sin x)
-    g = numerical_gradient(f, x)
+    before = rng.standard_normal((3, 4))
+    exact = np.sin(before) + before * np.cos(before)             # d/dx (x sin x)
+    x = ex.keep(before)                                          # x stays in the student's process
+    g = numerical_gradient(_sum_x_sin_x, x)
+    x = ex.fetch(x)                                              # and now holds what was left in it
     require(np.array_equal(x, before), "numerical_gradient leaves its input x as it was",
             f"x changed: {compare_arrays(x, before, atol=0, rtol=0)}",
             nudge="put back every entry you perturb (or perturb a copy)")
@@ -33,12 +33,25 @@ def check_numerical_gradient(ex):
                  atol=1e-8, rtol=0,
                  nudge="an error near 1e-6 is the one-sided difference's O(ε); the check needs O(ε²)")
     y = rng.standard_normal(5)
-    assert_close(numerical_gradient(lambda a: float(np.sum(a ** 3)), y), 3 * y ** 2,
+    assert_close(numerical_gradient(_sum_cubes, y), 3 * y ** 2,
                  "numerical_gradient of Σ x³ (1-D input)", atol=1e-8, rtol=0)
     big = rng.standard_normal((2, 2)) * 3
-    assert_close(numerical_gradient(lambda a: float(np.exp(a).sum()), big, eps=1e-5),
+    assert_close(numerical_gradient(_sum_exp, big, eps=1e-5),
                  np.exp(big), "numerical_gradient of Σ exp(x) with eps=1e-5",
                  atol=1e-7, rtol=1e-8, nudge="use the eps you are given, not a step of your own")
+
+
+# the functions numerical_gradient is given (sent by name: they run in the student's process)
+def _sum_x_sin_x(a):
+    return float(np.sum(np.sin(a) * a))
+
+
+def _sum_cubes(a):
+    return float(np.sum(a ** 3))
+
+
+def _sum_exp(a):
+    return float(np.exp(a).sum())
 
 
 @LESSON.task("1.2", "a Function subclass: sigmoid forward + backward",
@@ -47,15 +60,15 @@ def check_numerical_gradient(ex):
                    "from Tensors only, so that autograd can differentiate it again. σ'(x) = "
                    "σ(x)(1 − σ(x)), and self.output() is σ(x) as a Tensor in the graph.")
 def check_sigmoid(ex):
-    Sigmoid = get(ex, "Sigmoid")
-    require(isinstance(Sigmoid, type), "Sigmoid is a class (a Function subclass)",
-            f"it is a {type(Sigmoid).__name__}")
+    get(ex, "Sigmoid")
+    kind, its_type = ex.kind("Sigmoid")
+    require(kind == "class", "Sigmoid is a class (a Function subclass)", f"it is a {its_type}")
     rng = np.random.default_rng(2)
     for dtype in (np.float32, np.float64):
         x = Tensor(rng.standard_normal((4, 5)).astype(dtype) * 3)
-        y = Sigmoid.apply(x)
-        require(isinstance(y, Tensor), "Sigmoid.apply(x) gives a Tensor",
-                f"it gave a {type(y).__name__}",
+        y = ex.Sigmoid.apply(x)
+        require(is_tensor(y), "Sigmoid.apply(x) gives a Tensor",
+                f"it gave a {type_name(y)}",
                 nudge="forward returns an ndarray; Function.apply wraps it in a Tensor")
         assert_close(y, 1.0 / (1.0 + np.exp(-x.data.astype(np.float64))),
                      f"forward of a {dtype.__name__} (4, 5) input")
@@ -63,32 +76,27 @@ def check_sigmoid(ex):
                 f"your output is {y.dtype}, expected {np.dtype(dtype)}",
                 nudge="NumPy widens float32 when it meets a float64 array; a Python float does not")
     with forbid(Tensor, "sigmoid", "compute σ'(x) from self.output(), not with Tensor.sigmoid"):
-        x = Tensor(rng.standard_normal((3, 4)), requires_grad=True)
-        try:
-            gradcheck(lambda t: Sigmoid.apply(t), [x])
-        except GradcheckError as e:
-            raise CheckFailed("gradcheck of Sigmoid.apply (backward against finite differences)",
-                              str(e)) from None
-        x.grad = None
-        (Sigmoid.apply(x) * Tensor(np.arange(12.0).reshape(3, 4))).sum().backward()
-        s = 1.0 / (1.0 + np.exp(-x.data))
-        assert_close(x.grad, np.arange(12.0).reshape(3, 4) * s * (1 - s),
-                     "x.grad after (Sigmoid.apply(x) * w).sum().backward()", atol=1e-10,
+        x = rng.standard_normal((3, 4))
+        s = 1.0 / (1.0 + np.exp(-x))
+        w = rng.standard_normal((3, 4))
+        (gx,) = student_gradients(ex, "Sigmoid.apply", [Tensor(x, requires_grad=True)], w,
+                                  "Sigmoid.apply(x)")
+        assert_close(gx, w * s * (1 - s),
+                     "x.grad after (Sigmoid.apply(x) * w).sum().backward(), against the exact "
+                     "gradient w·σ(x)(1 − σ(x))", atol=1e-10,
                      nudge="backward multiplies the incoming gradient g by σ'(x): the chain rule")
         # second derivative: σ'' = σ(1 - σ)(1 - 2σ), through the graph of your backward
-        (g,) = autograd.grad(Sigmoid.apply(x).sum(), x, create_graph=True)
-        require(g.requires_grad, "the gradient from your backward can be differentiated again",
+        u = rng.standard_normal((3, 4))
+        seen = ex.run(second_derivative, "Sigmoid.apply", Tensor(x, requires_grad=True), u)
+        require(seen["differentiable"], "the gradient from your backward can be differentiated again",
                 "mg.grad(..., create_graph=True) gave a gradient with no graph "
                 "(requires_grad=False)",
                 nudge="a backward that escapes to NumPy arrays (.data) leaves the graph; build it "
                       "from Tensor ops on g and self.output()")
-        (h,) = autograd.grad(g.sum(), x)
-        assert_close(h, s * (1 - s) * (1 - 2 * s), "the second derivative of Sigmoid", atol=1e-10)
-        try:
-            gradgradcheck(lambda t: Sigmoid.apply(t), [x])
-        except (GradcheckError, RuntimeError) as e:
-            raise CheckFailed("gradgradcheck of Sigmoid.apply (the second derivative)",
-                              str(e)) from None
+        assert_close(seen["first"], s * (1 - s), "the gradient of Sigmoid.apply(x).sum() with "
+                     "create_graph=True", atol=1e-10)
+        assert_close(seen["second"], u * s * (1 - s) * (1 - 2 * s),
+                     "the second derivative of Sigmoid (the gradient of Σ u·σ'(x))", atol=1e-10)
 
 
 @LESSON.task("1.3", "broadcasting's gradient: sum back to the input's shape",
@@ -123,18 +131,16 @@ def check_sum_to_shape(ex):
 def check_hvp(ex):
     hvp = get(ex, "hvp")
     rng = np.random.default_rng(4)
-    x = Tensor(rng.standard_normal(5), requires_grad=True)
-    v = Tensor(rng.standard_normal(5))
+    xd, vd = rng.standard_normal(5), rng.standard_normal(5)
+    x = ex.keep(Tensor(xd, requires_grad=True))          # kept there, to see its .grad after
     # f = Σ x³ + (Σ x²)²:  H = diag(6x) + 4(Σx²) I + 8 x xᵀ
-    f = lambda t: (t ** 3).sum() + (t * t).sum() * (t * t).sum()  # noqa: E731
-    xd, vd = x.data, v.data
     exact = 6 * xd * vd + 4 * (xd @ xd) * vd + 8 * xd * (xd @ vd)
-    out = hvp(f, x, v)
+    out = hvp(_cubes_plus_square_of_squares, x, Tensor(vd))
     assert_close(out, exact, "hvp for f(x) = Σx³ + (Σx²)²", atol=1e-10, rtol=1e-10,
                  nudge="finite differences of gradients are not exact to 1e-10: differentiate twice")
+    x = ex.fetch(x)
     require(x.grad is None, "hvp leaves x.grad untouched",
-            f"x.grad is now a {type(x.grad).__name__} of shape {getattr(x.grad, 'shape', None)}, "
-            f"expected None",
+            f"x.grad now holds a gradient of shape {getattr(x.grad, 'shape', None)}, expected None",
             nudge="mg.grad returns the gradients; .backward() accumulates them into .grad")
     # a second function, with a matrix input: f = Σ tanh(x) · x
     X = Tensor(rng.standard_normal((2, 3)), requires_grad=True)
@@ -142,5 +148,14 @@ def check_hvp(ex):
     t = np.tanh(X.data)
     d1, d2 = 1 - t ** 2, -2 * t * (1 - t ** 2)                        # tanh', tanh''
     exact = (2 * d1 + X.data * d2) * V.data                           # the Hessian is diagonal
-    assert_close(hvp(lambda a: (a.tanh() * a).sum(), X, V), exact,
+    assert_close(hvp(_sum_tanh_times_x, X, V), exact,
                  "hvp for f(X) = Σ tanh(X)·X (X of shape (2, 3))", atol=1e-10, rtol=1e-10)
+
+
+# the functions hvp is given (sent by name: they run in the student's process)
+def _cubes_plus_square_of_squares(t):
+    return (t ** 3).sum() + (t * t).sum() * (t * t).sum()
+
+
+def _sum_tanh_times_x(a):
+    return (a.tanh() * a).sum()

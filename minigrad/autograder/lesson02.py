@@ -3,13 +3,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..gradcheck import GradcheckError, gradcheck
 from ..nn import functional as F
 from ..ops.softmax import LogSoftmax, Softmax
 from ..optim import SGD
 from ..tensor import Tensor
 from .core import (CheckFailed, Lesson, assert_close, call_watching_locals, compare_arrays, forbid,
-                   forbid_function, get, require, to_array)
+                   forbid_function, get, is_tensor, require, to_array, type_name)
+from .probes import student_gradients
 
 LESSON = Lesson(2, "02_training", "Training a network", "§2.1 深度学习, §4.2 损失函数")
 
@@ -30,12 +30,11 @@ class _no_library_softmax:
         return False
 
 
-def _grad_check(fn, inputs, what):
-    try:
-        gradcheck(fn, inputs)
-    except GradcheckError as e:
-        raise CheckFailed(f"gradcheck of {what} (autograd's gradient against finite differences)",
-                          str(e)) from None
+def _reference_gradient(fn, x: np.ndarray, upstream) -> np.ndarray:
+    """The gradient of Σ upstream·fn(x) by the library's own ops (the reference)."""
+    t = Tensor(x, requires_grad=True)
+    (fn(t) * Tensor(np.asarray(upstream))).sum().backward()
+    return t.grad.data
 
 
 _OVERFLOW = ("e^1000 overflows to inf; subtracting each row's maximum first changes nothing "
@@ -56,15 +55,19 @@ def check_softmax(ex):
                   F.softmax(Tensor(x3), 1).data]
     with _no_library_softmax():
         out = softmax(Tensor(x))
-        require(isinstance(out, Tensor), "softmax returns a Tensor",
-                f"it returned a {type(out).__name__}", nudge="use Tensor ops, not NumPy")
+        require(is_tensor(out), "softmax returns a Tensor",
+                f"it returned a {type_name(out)}", nudge="use Tensor ops, not NumPy")
         assert_close(out, references[0], "softmax(x) of shape (4, 6)")
         assert_close(softmax(Tensor(big)), references[1], "softmax of logits around 1000",
                      nudge=_OVERFLOW)
         assert_close(softmax(Tensor(x3), dim=1), references[2], "softmax(x, dim=1) of shape (2, 3, 4)",
                      atol=1e-12, nudge="reduce along the dim you are given, keeping it")
-        _grad_check(lambda t: softmax(t, dim=-1), [Tensor(rng.standard_normal((3, 4)), requires_grad=True)],
-                    "softmax")
+        z, w = rng.standard_normal((3, 4)), rng.standard_normal((3, 4))
+        (g,) = student_gradients(ex, "softmax", [Tensor(z, requires_grad=True)], w,
+                                 "softmax(z, dim=-1)", kwargs={"dim": -1})
+        assert_close(g, _reference_gradient(lambda t: F.softmax(t, -1), z, w),
+                     "the gradient of Σ w·softmax(z) through your softmax (autograd), against "
+                     "the exact gradient", atol=1e-9)
 
 
 def _scalar(out, what):
@@ -90,15 +93,19 @@ def check_cross_entropy(ex):
     ref_huge = F.cross_entropy(Tensor(huge), Tensor(yh)).data
     with _no_library_softmax():
         out = cross_entropy(Tensor(z), y)
-        require(isinstance(out, Tensor), "cross_entropy returns a Tensor",
-                f"it returned a {type(out).__name__}")
+        require(is_tensor(out), "cross_entropy returns a Tensor",
+                f"it returned a {type_name(out)}")
         what = "cross_entropy on (8, 5) logits"
         assert_close(_scalar(out, what), ref, what, atol=1e-5)
         what = "cross_entropy of logits ±1000"
         assert_close(_scalar(cross_entropy(Tensor(huge), yh), what), ref_huge, what, atol=1e-3,
                      nudge="log(sum(exp(z))) overflows for z = 1000; log-sum-exp does not")
-        zd = Tensor(rng.standard_normal((4, 3)), requires_grad=True)
-        _grad_check(lambda t: cross_entropy(t, np.array([0, 2, 1, 2])), [zd], "cross_entropy")
+        zd, yd = rng.standard_normal((4, 3)), np.array([0, 2, 1, 2])
+        (g,) = student_gradients(ex, "cross_entropy", [Tensor(zd, requires_grad=True), yd], 1.0,
+                                 "cross_entropy(z, y)")
+        assert_close(g, _reference_gradient(lambda t: F.cross_entropy(t, Tensor(yd)), zd, 1.0),
+                     "the gradient of your cross_entropy (autograd), against the exact gradient "
+                     "(softmax(z) − onehot(y)) / N", atol=1e-9)
 
 
 @LESSON.task("2.3", "the gradient of softmax + cross-entropy by hand",
@@ -114,7 +121,7 @@ def check_cross_entropy_grad(ex):
         t = Tensor(z, requires_grad=True)
         F.cross_entropy(t, Tensor(y)).backward()
         out = cross_entropy_grad(z.copy(), y)
-        require(not isinstance(out, Tensor), "cross_entropy_grad returns a NumPy array",
+        require(not is_tensor(out), "cross_entropy_grad returns a NumPy array",
                 "it returned a Tensor (this task is NumPy only)")
         assert_close(out, t.grad, f"cross_entropy_grad for logits ({n}, {c}) of scale {scale:g}, "
                      "against autograd's gradient of F.cross_entropy", atol=1e-10,
@@ -170,7 +177,7 @@ def _rebinding_detail(before, after, expected, held, has_inplace_sub: bool, has_
                    "gradients. The step must change the very Tensors the model holds (in place) "
                    "and must not be recorded in the graph: see mg.no_grad and Tensor.data.")
 def check_sgd_step(ex):
-    sgd_step = get(ex, "sgd_step")
+    get(ex, "sgd_step")
     rng = np.random.default_rng(8)
     ours = [Tensor(rng.standard_normal((3, 2)), requires_grad=True),
             Tensor(rng.standard_normal(2), requires_grad=True),
@@ -180,35 +187,50 @@ def check_sgd_step(ex):
     for params in (ours, theirs):
         ((x @ params[0] + params[1]) ** 2).sum().backward()
     SGD(theirs, lr=0.1).step()
-    originals = list(ours)
     before = [p.data.copy() for p in ours]
-    _, held = call_watching_locals(sgd_step, ours, 0.1)
-    replaced = [i for i, (p, q) in enumerate(zip(ours, originals)) if p is not q]
+    seen = ex.run(watch_sgd_step, before, [None if p.grad is None else p.grad.data for p in ours],
+                  0.1)
+    replaced = seen["replaced"]
     require(not replaced, "sgd_step keeps the parameter objects in the list",
             f"the list holds new Tensors at positions {replaced}: `params[i] = ...` puts a new "
             f"Tensor in the list, while the model still holds the old one, unchanged",
             nudge="change the values inside each parameter (p.data) instead")
-    detail = _rebinding_detail(before[:2], [p.data for p in originals[:2]],
-                               [t.data for t in theirs[:2]], held,
+    after = seen["params"]                          # the original parameter objects, after
+    detail = _rebinding_detail(before[:2], [p.data for p in after[:2]],
+                               [t.data for t in theirs[:2]], seen["held"],
                                has_inplace_sub=hasattr(Tensor, "__isub__"),
                                has_sub_=hasattr(Tensor, "sub_"))
     if detail:
         raise CheckFailed("the parameters after one step (compared with mg.optim.SGD(lr=0.1))",
                           detail)
     for i in range(2):
-        assert_close(ours[i], theirs[i], f"parameter {i} after one step (compared with "
+        assert_close(after[i], theirs[i], f"parameter {i} after one step (compared with "
                      "mg.optim.SGD(lr=0.1))", atol=1e-12,
                      nudge="the step goes against the gradient, scaled by lr")
-        require(ours[i].grad is None, f"parameter {i}'s .grad is cleared after the step",
-                f".grad is still a {type(ours[i].grad).__name__} of shape "
-                f"{getattr(ours[i].grad, 'shape', None)}, expected None",
+        require(after[i].grad is None, f"parameter {i}'s .grad is cleared after the step",
+                f".grad still holds a gradient of shape {getattr(after[i].grad, 'shape', None)}, "
+                f"expected None",
                 nudge="gradients accumulate: the next backward would add to this step's")
-        require(not ours[i].requires_grad or ours[i]._node is None,
+        require(not after[i].requires_grad or not after[i].has_node,
                 f"parameter {i}'s update is not recorded in the graph",
-                f"parameter {i} now has a graph node ({type(ours[i]._node).__name__}): it is "
-                f"no longer a leaf", nudge="do the update under mg.no_grad(), on p.data")
-    assert_close(ours[2], before[2], "a parameter without a gradient (it must not change)",
+                f"parameter {i} now has a graph node: it is no longer a leaf",
+                nudge="do the update under mg.no_grad(), on p.data")
+    assert_close(after[2], before[2], "a parameter without a gradient (it must not change)",
                  atol=0, nudge="skip the parameters whose .grad is None")
+
+
+def watch_sgd_step(student, values, grads, lr) -> dict:
+    """In the student's process: parameters with these values and gradients, one call of the
+    student's sgd_step(params, lr) watched by call_watching_locals.  Reports the positions
+    where the list now holds another object, the original parameter objects afterwards, and
+    the Tensors the function's locals held."""
+    params = [Tensor(v, requires_grad=True) for v in values]
+    for p, g in zip(params, grads):
+        p.grad = None if g is None else Tensor(g)
+    originals = list(params)
+    _, held = call_watching_locals(student.sgd_step, params, lr)
+    replaced = [i for i, (p, q) in enumerate(zip(params, originals)) if p is not q]
+    return {"replaced": replaced, "params": originals, "held": held}
 
 
 def _spirals(n_per_class=60, classes=3, seed=0):
@@ -231,10 +253,10 @@ def _spirals(n_per_class=60, classes=3, seed=0):
 def check_training(ex):
     train_classifier = get(ex, "train_classifier")
     X, y = _spirals()
-    result = train_classifier(X.copy(), y.copy(), 3)
+    result = train_classifier(X.copy(), y.copy(), 3)       # the model stays there; it is called there
     require(isinstance(result, tuple) and len(result) == 2,
             "train_classifier returns (model, losses)",
-            f"it returned a {type(result).__name__}"
+            f"it returned a {type_name(result)}"
             + (f" of length {len(result)}" if isinstance(result, (tuple, list)) else ""))
     model, losses = result
     losses = [float(l) for l in losses]
@@ -242,7 +264,11 @@ def check_training(ex):
     require(losses[-1] < losses[0], "the training loss goes down",
             f"first loss {losses[0]:.4f}, last {losses[-1]:.4f} after {len(losses)} steps",
             nudge="is the optimizer built on model.parameters(), and does every step call it?")
-    logits = model(Tensor(X))
+    require(getattr(model, "is_callable", False), "the model returned by train_classifier can "
+            "be called", f"it is a {type_name(model)}")
+    logits = Tensor(to_array(model(Tensor(X)), "model(X), the logits"))
+    require(logits.shape == (len(y), 3), "model(X) gives logits of shape (N, 3)",
+            f"shape {logits.shape}")
     loss = float(F.cross_entropy(logits, Tensor(y)).item())
     acc = float((logits.data.argmax(axis=1) == y).mean())
     require(loss < 0.3, "the final loss on the training spirals is below 0.3",

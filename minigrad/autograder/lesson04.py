@@ -4,13 +4,15 @@ from __future__ import annotations
 import numpy as np
 
 from .. import nn
-from ..gradcheck import GradcheckError, gradcheck
 from ..models.gpt import GPT, GPTConfig
 from ..nn import attention as _attention
 from ..nn import functional as F
 from ..nn import positional as _positional
 from ..tensor import Tensor
-from .core import CheckFailed, Lesson, assert_close, forbid_function, get, require
+from .core import (CheckFailed, Lesson, assert_close, compare_arrays, forbid_function, get,
+                   is_tensor, require, type_name)
+from .isolation import Build
+from .probes import student_gradients
 
 _NOTEBOOK = "Lesson 4's notebook"
 
@@ -69,29 +71,32 @@ def check_layer_norm(ex):
     ref_eps = F.layer_norm(x, (6,), w, b, eps=0.5)
     with forbid_function(F.layer_norm):
         out = layer_norm(x, w, b)
-        require(isinstance(out, Tensor), "layer_norm returns a Tensor",
-                f"it returned a {type(out).__name__}", nudge="use Tensor ops")
+        require(is_tensor(out), "layer_norm returns a Tensor",
+                f"it returned a {type_name(out)}", nudge="use Tensor ops")
         assert_close(out, ref, "layer_norm(x (2, 3, 6), γ, β)", atol=1e-10,
                      nudge=_layer_norm_slip(out, x.data, w.data, b.data, 1e-5))
         out = layer_norm(x, w, b, eps=0.5)
         assert_close(out, ref_eps, "layer_norm with eps=0.5", atol=1e-10,
                      nudge=_layer_norm_slip(out, x.data, w.data, b.data, 0.5)
                      or "use the eps you are given")
-        inputs = [Tensor(rng.standard_normal((3, 5)), requires_grad=True),
-                  Tensor(rng.standard_normal(5), requires_grad=True),
-                  Tensor(rng.standard_normal(5), requires_grad=True)]
-        try:
-            gradcheck(lambda a, g, c: layer_norm(a, g, c), inputs)
-        except GradcheckError as e:
-            raise CheckFailed("gradcheck through your layer_norm", str(e)) from None
+        values = [rng.standard_normal((3, 5)), rng.standard_normal(5), rng.standard_normal(5)]
+        up = rng.standard_normal((3, 5))
+        grads = student_gradients(ex, "layer_norm", [Tensor(v, requires_grad=True) for v in values],
+                                  up, "layer_norm(x, γ, β)")
+        ref = [Tensor(v, requires_grad=True) for v in values]
+        (F.layer_norm(ref[0], (5,), ref[1], ref[2], eps=1e-5) * Tensor(up)).sum().backward()
+        for name, g, r in zip(("x", "γ", "β"), grads, ref):
+            assert_close(g, r.grad, f"the gradient of {name} through your layer_norm (autograd), "
+                         "against the exact gradient", atol=1e-9)
 
 
 def _layer_norm_slip(out, x, w, b, eps) -> str:
     """A nudge when the student's values are those of a usual slip (computed, so it is only
     given when it is that slip): the unbiased variance, or ε outside the square root."""
-    from .core import compare_arrays
-
-    got = out.data if isinstance(out, Tensor) else np.asarray(out)
+    try:
+        got = np.asarray(out.data if is_tensor(out) else out, dtype=np.float64)
+    except (TypeError, ValueError):
+        return ""
     mu = x.mean(-1, keepdims=True)
     slips = {"Tensor.var divides by C − 1 (the unbiased variance); LayerNorm's σ² divides by C":
              (x - mu) / np.sqrt(x.var(-1, ddof=1, keepdims=True) + eps) * w + b,
@@ -122,11 +127,14 @@ def check_blocks(ex):
     block.norm_first = False
     ref_post = block(x)
     # each function gets the block built the other way round, so block(x) gives the wrong answer
-    assert_close(pre_ln_block(x, block), ref_pre, "pre_ln_block(x, block)", atol=1e-5,
+    # (the same block is built in the student's process: these weights, eval mode)
+    def built(norm_first):
+        return Build.module(block, nn.TransformerBlock, d_model=16, n_head=4, causal=True,
+                            attrs={"norm_first": norm_first})
+    assert_close(pre_ln_block(x, built(False)), ref_pre, "pre_ln_block(x, block)", atol=1e-5,
                  nudge="the block handed to you is built post-LN: calling block(x) gives the "
                        "other answer")
-    block.norm_first = True
-    assert_close(post_ln_block(x, block), ref_post, "post_ln_block(x, block)", atol=1e-5,
+    assert_close(post_ln_block(x, built(True)), ref_post, "post_ln_block(x, block)", atol=1e-5,
                  nudge="the block handed to you is built pre-LN: calling block(x) gives the "
                        "other answer")
 
@@ -141,14 +149,22 @@ def check_num_params(ex):
     for V, L, C, P in ((65, 2, 32, 16), (100, 1, 8, 4), (30, 3, 24, 40)):
         model = GPT(GPTConfig(vocab_size=V, n_layer=L, n_head=4, n_embd=C, block_size=P))
         expected = model.num_parameters()
-        got = gpt_num_params(V, L, C, P)
+        got = _integer(gpt_num_params(V, L, C, P), f"gpt_num_params({V}, {L}, {C}, {P})")
         require(int(got) == expected, f"gpt_num_params({V}, {L}, {C}, {P}) against "
                                       f"GPT(config).num_parameters()",
                 f"got {int(got):,}, expected {expected:,} (off by {int(got) - expected:+,})",
                 nudge=_num_params_slip(int(got) - expected, V, L, C, P))
-    got = gpt_num_params(50257, 12, 768, 1024)
+    got = _integer(gpt_num_params(50257, 12, 768, 1024), "gpt_num_params(50257, 12, 768, 1024)")
     require(int(got) == 124_439_808, "GPT-2 small (V=50257, 12 layers, C=768, 1024 positions)",
             f"got {int(got):,}, expected 124,439,808 (off by {int(got) - 124_439_808:+,})")
+
+
+def _integer(got, what):
+    """A count the student's function returned, as an int, or a failure saying what it was."""
+    try:
+        return int(got)
+    except (TypeError, ValueError, OverflowError):
+        raise CheckFailed(what, f"got {got!r:.80}, expected an integer") from None
 
 
 def _num_params_slip(off: int, V: int, L: int, C: int, P: int) -> str:

@@ -10,7 +10,7 @@ from ..data.datasets import TokenWindows
 from ..models import gpt as _gpt
 from ..tokenizers import BPETokenizer
 from ..tokenizers.byte_level import bytes_to_unicode, gpt2_pretokenizer
-from .core import (Lesson, assert_close, expect_equal, expect_number,
+from .core import (CheckFailed, Lesson, assert_close, expect_equal, expect_number,
                    expect_same_items, forbid_function, get)
 
 _NOTEBOOK = "Lesson 5's notebook"
@@ -106,26 +106,26 @@ def check_next_token_probs(ex):
                    "overlaps).")
 def check_bpe_merge_step(ex):
     bpe_merge_step = get(ex, "bpe_merge_step")
-    words = [list("lower"), list("lowest"), list("newer"), list("wider")]
+    snapshot = [list("lower"), list("lowest"), list("newer"), list("wider")]
     freqs = [5, 2, 6, 3]
-    snapshot = [list(w) for w in words]
-    pair, new = bpe_merge_step(words, freqs)
+    words = ex.keep([list(w) for w in snapshot])        # kept there, to see them after the call
+    pair, new = _two(bpe_merge_step(words, freqs))
     expect_equal(_pair(pair), ("e", "r"), "the most frequent pair of low·er ×5, low·est ×2, "
                  "new·er ×6, wid·er ×3 (('e', 'r'), 14 times)",
                  nudge="weight each pair by its word's frequency")
-    expect_same_items(words, snapshot, "bpe_merge_step leaves its input words as they were",
+    expect_same_items(ex.fetch(words), snapshot, "bpe_merge_step leaves its input words as they were",
                       nudge="build new lists for the merged words")
     expect_same_items(_words(new), [["l", "o", "w", "er"], list("lowest"), ["n", "e", "w", "er"],
                                     ["w", "i", "d", "er"]], "the merged words after gluing ('e', 'r')")
-    pair, new = bpe_merge_step([list("aaaa"), list("aaa")], [1, 1])
+    pair, new = _two(bpe_merge_step([list("aaaa"), list("aaa")], [1, 1]))
     expect_equal(_pair(pair), ("a", "a"), "the pair chosen in 'aaaa' and 'aaa'")
     expect_same_items(_words(new), [["aa", "aa"], ["aa", "a"]], "'aaaa' and 'aaa' merged by "
                       "('a', 'a')", nudge="after a merge, continue after the pair: non-overlapping, "
                                           "left to right")
-    pair, new = bpe_merge_step([list("ab"), list("ba")], [1, 1])
+    pair, new = _two(bpe_merge_step([list("ab"), list("ba")], [1, 1]))
     expect_equal(_pair(pair), ("a", "b"), "a tie between ('a', 'b') and ('b', 'a')",
                  nudge="a tie goes to the pair that sorts first")
-    pair, new = bpe_merge_step([["x"]], [3])
+    pair, new = _two(bpe_merge_step([["x"]], [3]))
     expect_equal((_pair(pair), _words(new)), (None, [["x"]]),
                  "a corpus with no pairs gives (None, the words)")
     # the first merges of minigrad's byte-level BPE on a short text (no ties at the top)
@@ -138,9 +138,16 @@ def check_bpe_merge_step(ex):
     tok = BPETokenizer.train(text, 256 + 6 + 1)
     for step, expected in enumerate(tok.merges[:6]):
         with forbid_function(BPETokenizer.train.__func__):
-            pair, words = bpe_merge_step(words, freqs)
+            pair, words = _two(bpe_merge_step(words, freqs))
         expect_equal(_pair(pair), tuple(expected), f"merge {step + 1} on a short English text, "
                      f"against BPETokenizer.train")
+
+
+def _two(result):
+    if not (isinstance(result, (tuple, list)) and len(result) == 2):
+        raise CheckFailed("bpe_merge_step returns (pair, merged words)",
+                          f"it returned {result!r:.120}")
+    return result
 
 
 def _pair(pair):

@@ -8,18 +8,47 @@ from ..models.bert import BertConfig, BertForSequenceClassification
 from ..nn import functional as F
 from ..tensor import Tensor
 from .core import (CheckFailed, Lesson, assert_close, expect_equal, expect_number, forbid, get,
-                   require)
+                   is_tensor, require, type_name)
+from .isolation import Build
 
 _NOTEBOOK = "Lesson 6's notebook"
 
 LESSON = Lesson(6, "06_finetuning", "Fine-tuning and transfer learning", "§3.3 微调, §2.3 迁移学习")
 
 
+def _tiny_bert_config(num_labels=3, dropout=0.0):
+    return BertConfig(vocab_size=40, hidden_size=16, num_hidden_layers=2, num_attention_heads=2,
+                      intermediate_size=32, max_position_embeddings=16, num_labels=num_labels,
+                      hidden_dropout_prob=dropout, attention_probs_dropout_prob=0.0)
+
+
 def _tiny_bert(num_labels=3, dropout=0.0):
-    cfg = BertConfig(vocab_size=40, hidden_size=16, num_hidden_layers=2, num_attention_heads=2,
-                     intermediate_size=32, max_position_embeddings=16, num_labels=num_labels,
-                     hidden_dropout_prob=dropout, attention_probs_dropout_prob=0.0)
-    return BertForSequenceClassification(cfg)
+    return BertForSequenceClassification(_tiny_bert_config(num_labels, dropout))
+
+
+def _same_bert(model):
+    """The spec of the same model, built in the student's process (these weights and mode)."""
+    return Build.module(model, BertForSequenceClassification, model.config)
+
+
+# --- in the student's process --------------------------------------------------------------
+def parameter_flags(student, model) -> dict:
+    """name -> [requires_grad, has a gradient] for each parameter of `model`."""
+    return {n: [bool(p.requires_grad), p.grad is not None] for n, p in model.named_parameters()}
+
+
+def loss_backward(student, model, ids, labels) -> dict:
+    """model(ids, labels=labels).loss.backward(), then parameter_flags."""
+    model(ids, labels=labels).loss.backward()
+    return parameter_flags(student, model)
+
+
+def backward_reaches(student, model, loss, names) -> dict:
+    """model.zero_grad(); loss.backward(): name -> whether parameter `name` got a gradient."""
+    model.zero_grad()
+    loss.backward()
+    params = dict(model.named_parameters())
+    return {n: params[n].grad is not None for n in names}
 
 
 @LESSON.task("6.1", "freeze the pretrained body, train the head",
@@ -30,29 +59,30 @@ def _tiny_bert(num_labels=3, dropout=0.0):
                    "the scalars (numel) of the trainable ones.")
 def check_freeze(ex):
     freeze_except = get(ex, "freeze_except")
-    model = _tiny_bert()
-    head = sum(p.numel() for n, p in model.named_parameters() if n.startswith("classifier"))
+    reference = _tiny_bert()
+    sizes = {n: p.numel() for n, p in reference.named_parameters()}
+    model = ex.keep(_same_bert(reference))               # the model stays in the student's process
+    head = sum(k for n, k in sizes.items() if n.startswith("classifier"))
     n = freeze_except(model, ["classifier"])
     expect_equal(n, head, "the count returned by freeze_except(model, ['classifier']) (the head: "
                           "16 × 3 weights + 3 biases)", nudge="count scalars (numel), not tensors")
-    for name, p in model.named_parameters():
-        expect_equal(p.requires_grad, name.startswith("classifier"),
+    flags = ex.run(parameter_flags, model)
+    for name in sizes:
+        expect_equal(flags[name][0], name.startswith("classifier"),
                      f"{name}.requires_grad after freeze_except(model, ['classifier'])")
-    ids = np.array([[1, 5, 7, 2]])
-    model(ids, labels=np.array([1])).loss.backward()
-    frozen_grads = [n for n, p in model.named_parameters() if not n.startswith("classifier")
-                    and p.grad is not None]
+    flags = ex.run(loss_backward, model, np.array([[1, 5, 7, 2]]), np.array([1]))
+    frozen_grads = [n for n in sizes if not n.startswith("classifier") and flags[n][1]]
     require(not frozen_grads, "frozen parameters receive no gradient",
             f"{len(frozen_grads)} did, e.g. {frozen_grads[:3]}")
     prefixes = ("classifier", "bert.pooler", "bert.encoder.layer.1.")
-    expected = sum(p.numel() for n, p in model.named_parameters() if n.startswith(prefixes))
+    expected = sum(k for n, k in sizes.items() if n.startswith(prefixes))
     n = freeze_except(model, prefixes)
     expect_equal(n, expected, "the count after unfreezing the head, the pooler and the last layer",
                  nudge="a second call must also turn requires_grad back on")
+    flags = ex.run(parameter_flags, model)
     for name in ("bert.encoder.layer.1.attention.self.query.weight",
                  "bert.embeddings.word_embeddings.weight"):
-        p = dict(model.named_parameters())[name]
-        expect_equal(p.requires_grad, name.startswith(prefixes),
+        expect_equal(flags[name][0], name.startswith(prefixes),
                      f"{name}.requires_grad after unfreezing the last layer")
     expect_equal(freeze_except(model, []), 0, "freeze_except(model, []) freezes everything")
 
@@ -73,24 +103,23 @@ def check_classification_loss(ex):
     mask[3, 2:] = 0
     labels = np.array([0, 2, 1, 2])
     ref = model(ids, attention_mask=mask, labels=labels)
+    theirs = ex.keep(_same_bert(model))
     with forbid(BertForSequenceClassification, "forward", "use model.bert, model.dropout and "
                 "model.classifier, not model(...)"):
-        out = classification_loss(model, ids, mask, labels)
+        out = classification_loss(theirs, ids, mask, labels)
     if not (isinstance(out, tuple) and len(out) == 2):
         raise CheckFailed("classification_loss returns (logits, loss)",
-                          f"it returned a {type(out).__name__}")
+                          f"it returned a {type_name(out)}")
     logits, loss = out
     assert_close(logits, ref.logits, "the logits of 4 texts, two of them padded", atol=1e-5,
                  nudge="pass the attention mask to model.bert; take its pooled output")
     assert_close(loss, ref.loss, "the loss", atol=1e-5)
-    require(isinstance(loss, Tensor) and loss.requires_grad, "the loss is a Tensor with a graph",
-            f"it is a {type(loss).__name__}" + (" without a graph" if isinstance(loss, Tensor) else ""),
+    require(is_tensor(loss) and loss.requires_grad, "the loss is a Tensor with a graph",
+            f"it is a {type_name(loss)}" + (" without a graph" if is_tensor(loss) else ""),
             nudge="use Tensor ops / F.cross_entropy, not NumPy")
-    model.zero_grad()
-    loss.backward()
-    missing = [n for n, p in (("classifier.weight", model.classifier.weight),
-                              ("bert.embeddings.word_embeddings.weight",
-                               model.bert.embeddings.word_embeddings.weight)) if p.grad is None]
+    names = ("classifier.weight", "bert.embeddings.word_embeddings.weight")
+    reached = ex.run(backward_reaches, theirs, loss, list(names))
+    missing = [n for n in names if not reached[n]]
     require(not missing, "loss.backward() reaches the head and the embeddings",
             f"no gradient in {', '.join(missing)}")
 
