@@ -1037,12 +1037,12 @@ class Tensor:
     def softmax(self, dim=-1, **numpy_names):
         if numpy_names:
             _refuse_numpy_names("softmax", numpy_names)
-        return _sm.Softmax.apply(self, dim=normalize_dim(dim, self.ndim, "softmax"))
+        return _sm.Softmax.apply(_floating(self), dim=normalize_dim(dim, self.ndim, "softmax"))
 
     def log_softmax(self, dim=-1, **numpy_names):
         if numpy_names:
             _refuse_numpy_names("log_softmax", numpy_names)
-        return _sm.LogSoftmax.apply(self, dim=normalize_dim(dim, self.ndim, "log_softmax"))
+        return _sm.LogSoftmax.apply(_floating(self), dim=normalize_dim(dim, self.ndim, "log_softmax"))
 
     # --- shape and movement (ops/movement.py) ---------------------------------------------
     def reshape(self, *shape):
