@@ -6,6 +6,8 @@
     minigrad lesson check 3 --file my.py       check another file (a student's copy)
     minigrad lesson check 3 --hint             also a nudge under each failure
     minigrad lesson check 3 --no-hints         an exam: pass/fail and the failed check's name only
+    minigrad lesson grade DIR --out grades.csv [--json report.json] [--lessons 1,2] [--timeout S]
+                                               a class: a gradebook and a Gradescope-style report
 
 It prints a table of the tasks passed and failed and, under each failure, the check that
 failed and what is wrong (the first differing value, shapes and dtypes, or the exception and
@@ -14,6 +16,14 @@ look, never the answer's code); --no-hints (or MINIGRAD_LESSON_HINTS=off in the 
 which --hint cannot override) shows only the name of the failed check.  It exits with status
 0 when every task passes, 1 when one fails, 2 on a usage error (no such lesson or file), so a
 teacher can script it over a class's files.
+
+The student's file never runs in the grading process: it is imported in a process of its own
+(isolation.py, runner.py), with a time limit per task, a memory limit and a fresh state, and
+only the values its functions return come back (JSON and .npy, never pickle).  The checks,
+their reference values and the verdicts stay here, so nothing the file does in its process
+(patching numpy or the checks, printing a table, exiting early) can make a task pass.  What
+this does not protect against is in lessons/README.md ("What the autograder protects
+against").  `grade` is in grade.py.
 
 Each lesson's checks are one module here, `lessonNN.py`, defining `LESSON` (see core.py); the
 stubs and task descriptions are in lessons/NN_name/, the reference solutions in
@@ -102,14 +112,40 @@ def _parser() -> argparse.ArgumentParser:
                        help="the file to check (default: lessons/NN_name/exercises.py, looked for "
                             "in the current directory and the ones above it)")
     check.add_argument("--task", default=None, help="check only this task, e.g. 3.2")
-    level = check.add_mutually_exclusive_group()
+    check.add_argument("--timeout", type=float, default=None, metavar="S",
+                       help="seconds each task may take (default: the task's own, 30 s for most)")
+    _hint_flags(check)
+    grade = sub.add_parser("grade", help="grade a class's files: a CSV gradebook and a JSON report")
+    grade.add_argument("dir", metavar="DIR",
+                       help="one entry per student: DIR/<student>/NN_name.py (or "
+                            "NN_name/exercises.py) per lesson, or DIR/<student>.py with --lessons N")
+    grade.add_argument("--out", required=True, metavar="CSV",
+                       help="the gradebook: one row per student, one column per task (1/0), totals")
+    grade.add_argument("--json", default=None, metavar="PATH",
+                       help="a JSON list with one Gradescope results.json object per student")
+    grade.add_argument("--json-dir", default=None, metavar="DIR",
+                       help="one Gradescope results.json per student, as DIR/<student>.json")
+    grade.add_argument("--lessons", "--lesson", default=None, metavar="N,M",
+                       help="the lessons to grade, e.g. 1,2,3 (default: all)")
+    grade.add_argument("--timeout", type=float, default=None, metavar="S",
+                       help="seconds each task may take (default: the task's own, 30 s for most)")
+    grade.add_argument("--import-timeout", type=float, default=30.0, metavar="S",
+                       help="seconds to import a student's file (default 30)")
+    grade.add_argument("--memory", type=float, default=None, metavar="MIB",
+                       help="memory a student's process may use beyond what minigrad itself takes "
+                            "(RLIMIT_AS; default 4096 MiB)")
+    _hint_flags(grade)
+    return p
+
+
+def _hint_flags(parser):
+    level = parser.add_mutually_exclusive_group()
     level.add_argument("--hint", action="store_true",
                        help="also show a nudge under each failure: the formula, the section, the "
                             "function to look at (never the answer)")
     level.add_argument("--no-hints", action="store_true",
                        help="for an exam: only pass/fail and the name of the failed check (no "
                             f"values, no nudge); {HINTS_ENV}=off does the same for every run")
-    return p
 
 
 def _hint_level(args) -> int:
@@ -139,9 +175,19 @@ def main(argv=None) -> int:
             for t in lesson.tasks:
                 print(f"  Task {t.id}: {t.title}")
         return 0
+    if args.action == "grade":
+        from . import grade
+        try:
+            hints = _hint_level(args)
+        except ValueError as e:
+            print(f"minigrad lesson: error: {e.args[0]}", file=sys.stderr)
+            return 2
+        return grade.run(args, lessons(), hints)
     try:
         lesson = get_lesson(args.lesson)
         hints = _hint_level(args)
+        if args.timeout is not None and not args.timeout > 0:
+            raise ValueError("--timeout must be a positive number of seconds")
     except (KeyError, ValueError) as e:
         print(f"minigrad lesson: error: {e.args[0]}", file=sys.stderr)
         return 2
@@ -155,9 +201,12 @@ def main(argv=None) -> int:
               ("" if args.file else f" (run from the folder that holds lessons/, or pass --file)"),
               file=sys.stderr)
         return 2
-    results = run_lesson(lesson, path, only=args.task)
+    report = grade_lesson(lesson, path, only=args.task, timeout=args.timeout)
+    results = report.results
     command = f"minigrad lesson check {lesson.number}" + \
         (f" --file {shlex.quote(args.file)}" if args.file else "") + \
         (f" --task {args.task}" if args.task else "")
+    if report.output:
+        print(format_output(report.output, report.output_lines) + "\n")
     print(format_table(lesson, path, results, hints, command))
     return 0 if all(r.passed for r in results) else 1

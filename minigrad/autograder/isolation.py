@@ -536,7 +536,10 @@ class StudentProcess:
         got_seq, got_nonce, tree, arrays = got
         if got_seq != seq or got_nonce != nonce:
             self.close()
-            raise StudentGarbled(f"an answer to another request (#{got_seq}, expected #{seq})")
+            raise StudentGarbled(f"a message that is not the answer to the grader's request "
+                                 f"(answer #{got_seq} to request #{seq}, "
+                                 f"{'the same' if got_nonce == nonce else 'another'} nonce): "
+                                 f"forged, or written by the file itself")
         try:
             return protocol.decode_message(tree, arrays, self._hooks(arrays))
         except protocol.ProtocolError as e:
@@ -657,6 +660,9 @@ def _int_or_none(v):
 def describe_exit(status: dict | None) -> str:
     """How a student's process ended, for a failure's detail."""
     status = status or {}
+    if status.get("killed"):
+        return ("the process running your file stopped answering the grader (it closed its "
+                "connection) and was stopped")
     if status.get("signal"):
         n = status["signal"]
         try:

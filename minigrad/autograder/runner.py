@@ -169,6 +169,7 @@ def _run_child(sock, options: dict, forked: bool) -> None:
         sys.stderr.reconfigure(line_buffering=True)
     except (AttributeError, ValueError):
         pass
+    sys.dont_write_bytecode = True          # no __pycache__ beside the student's file
     os.chdir(workdir)
     tmp = os.path.join(workdir, "tmp")
     os.makedirs(tmp, exist_ok=True)
