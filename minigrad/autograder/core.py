@@ -1,5 +1,5 @@
-"""The autograder's machinery: lessons, tasks, loading a student's file, running checks safely,
-and the table it prints.
+"""The autograder's machinery: lessons, tasks, the checks' helpers, running a lesson's tasks
+against a student's file, and the table it prints.
 
 A lesson's checks live in one module, `lessonNN.py`, next to this file:
 
@@ -9,13 +9,23 @@ A lesson's checks live in one module, `lessonNN.py`, next to this file:
 
     @LESSON.task("3.1", "the causal mask",
                  nudge="§4.1 Masks: query t may see keys 0..t, never the future")
-    def check_causal_mask(ex):              # ex: the student's exercises module
+    def check_causal_mask(ex):              # ex: the student's file, as the grader sees it
         assert_close(ex.causal_mask(4), np.tril(np.ones((4, 4), bool)), "causal_mask(4)")
+
+The student's file is imported in a process of its own (isolation.py); the check runs here,
+in the grading process.  `ex.causal_mask(4)` runs the student's function there and gives back
+what it returned, as data: arrays and numbers, a StudentTensor for a Tensor (its data, grad,
+requires_grad), a RemoteObject for anything else (a model: calling it runs it there).  What a
+plain call cannot observe (a gradient through the student's graph, the locals of a function)
+is observed there by a probe, `ex.run(probe, ...)` (probes.py), and reported as data too.
+The references and the verdict are computed here, from those values: nothing the student's
+code does in its process can change them.
 
 A check passes when it returns, and fails when it raises: `CheckFailed(check, detail, nudge)`
 (or AssertionError) says which check failed, what differs and, optionally, a nudge for this
-particular failure; NotImplementedError means "not implemented yet"; any other exception is
-reported as a crash of the student's code, with the line it came from.
+particular failure.  The student's code raising NotImplementedError means "not implemented
+yet"; any other exception there is reported as a crash of the student's code, with the line
+it came from; a task past its time limit, or a process that dies, fails with the reason.
 
 What a failure shows depends on the hint level (`minigrad lesson check N [--hint | --no-hints]`):
 
@@ -130,8 +140,8 @@ class Lesson:
 
 
 # ----------------------------------------------------------------------------------------
-# Helpers for writing checks.  They compare values the student's code returned (so the
-# comparisons can run apart from the student's code) and say what differs.
+# Helpers for writing checks.  They compare values the student's code returned (sent back
+# from its process) with references computed here, and say what differs.
 # ----------------------------------------------------------------------------------------
 def to_array(x, what: str) -> np.ndarray:
     """A Tensor's data or an array-like as an ndarray; anything else fails the check."""
@@ -342,10 +352,10 @@ def is_tensor(x) -> bool:
 def call_watching_locals(fn, *args, **kwargs):
     """Call the student's `fn(*args, **kwargs)` and return (its result, held): held maps each
     local name of fn's own frame that ever held a Tensor (or a list of Tensors: "params[0]") to
-    copies of the values it held (at most 16 per name), so a check can tell "the new values were computed, then dropped" from
-    "nothing was computed".  The trace covers fn's frame only, not the functions it calls.
-    This is the part that must run where the student's code runs; the verdict is computed
-    from what it returns."""
+    copies of the values it held (at most 16 per name), so a check can tell "the new values
+    were computed, then dropped" from "nothing was computed".  The trace covers fn's frame
+    only, not the functions it calls.  It runs in the student's process (lesson02's
+    watch_sgd_step probe); the verdict is computed in the grader from what it returns."""
     from ..tensor import Tensor
 
     code = getattr(fn, "__code__", None)
@@ -381,7 +391,7 @@ def call_watching_locals(fn, *args, **kwargs):
 
 
 # ----------------------------------------------------------------------------------------
-# Loading the student's file
+# Loading the student's file (in the student's process: runner.py)
 # ----------------------------------------------------------------------------------------
 class LoadError(Exception):
     """The student's file is missing or cannot be imported (the message says why)."""

@@ -36,14 +36,16 @@ def gradients(student, name: str, args: list, upstream, kwargs: dict | None = No
     if output is not None:
         out = out[output]
     if not isinstance(out, Tensor):
-        return {"output": type(out).__name__, "grads": []}
+        return {"output": type(out).__name__, "graph": False, "grads": []}
+    if not out.requires_grad:                       # nothing to differentiate: no graph
+        return {"output": "Tensor", "graph": False, "grads": []}
     (out * Tensor(np.asarray(upstream, dtype=out.dtype))).sum().backward()
     grads = []
     for a in args:
         if isinstance(a, Tensor) and a.requires_grad:
             g = a.grad
             grads.append(None if g is None else np.array(g.data if isinstance(g, Tensor) else g))
-    return {"output": "Tensor", "grads": grads}
+    return {"output": "Tensor", "graph": True, "grads": grads}
 
 
 def second_derivative(student, name: str, x, u) -> dict:
@@ -53,6 +55,8 @@ def second_derivative(student, name: str, x, u) -> dict:
     from ..tensor import Tensor
 
     out = _function(student, name)(x)
+    if not (isinstance(out, Tensor) and out.requires_grad):
+        return {"first": None, "differentiable": False, "second": None}
     (g,) = autograd.grad(out.sum(), x, create_graph=True)
     seen = {"first": np.array(g.data), "differentiable": bool(g.requires_grad), "second": None}
     if g.requires_grad:
@@ -72,6 +76,9 @@ def student_gradients(ex, name: str, args: list, upstream, what: str,
     require(isinstance(seen, dict) and seen.get("output") == "Tensor",
             f"{what} returns a Tensor, so that gradients can flow",
             f"it returned a {seen.get('output') if isinstance(seen, dict) else '?'}")
+    require(seen.get("graph"), f"{what} is built in the graph, so that gradients can flow",
+            "its result has requires_grad=False: backward cannot reach the inputs",
+            nudge="a result rebuilt from .data (or from NumPy) has no graph back to the input")
     grads = seen.get("grads") or []
     for i, g in enumerate(grads):
         require(g is not None, f"the gradient reaches input {i} of {what}",
