@@ -3,6 +3,8 @@
 * ``CharTokenizer``: one id per Unicode character; no training needed.
 * ``BPETokenizer``: GPT-2's byte-level BPE; train it on a corpus, save/load GPT-2's files.
 * ``BertTokenizer``: BERT's WordPiece from a ``vocab.txt``, with the same ids as Hugging Face's.
+* ``SentencePieceTokenizer``: a SentencePiece ``.model``/``.spm`` file read from scratch (unigram
+  Viterbi or BPE), with the same ids as the ``sentencepiece`` package.
 
 All three are called the same way (``base.Tokenizer.__call__``)::
 
@@ -16,5 +18,7 @@ from .base import Encoding, Tokenizer
 from .bert import BertTokenizer
 from .bpe import BPETokenizer
 from .char import CharTokenizer
+from .sentencepiece import SentencePieceTokenizer
 
-__all__ = ["Tokenizer", "Encoding", "CharTokenizer", "BPETokenizer", "BertTokenizer"]
+__all__ = ["Tokenizer", "Encoding", "CharTokenizer", "BPETokenizer", "BertTokenizer",
+           "SentencePieceTokenizer"]
