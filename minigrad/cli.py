@@ -1,16 +1,21 @@
 """The `minigrad` command (also `python -m minigrad`).
 
-    minigrad demo        train a small GPT on the bundled Tang poems for about a minute: perplexity,
-                         a sample, a loss curve and an attention map (in ./runs/demo)
+    minigrad demo        train a small GPT on 全唐诗 (the Complete Tang Poems) for about a
+                         minute: perplexity on held-out poems, a poem, a loss curve and an
+                         attention map (in ./runs/demo)
     minigrad train       pre-train a GPT (next character) or a BERT (masked characters) (§3.2)
-    minigrad evaluate    validation loss and perplexity, or accuracy, of a checkpoint (§3.2 模型评估)
+    minigrad evaluate    loss and perplexity, or accuracy, of a checkpoint on its test or
+                         validation split (§3.2 模型评估)
     minigrad generate    continue a prompt with a trained GPT
     minigrad finetune    fine-tune a BERT for text classification (§3.3 微调, §5), from scratch,
                          from `minigrad train --arch bert`, or from a Hugging Face BERT
                          directory (--pretrained DIR: real weights, WordPiece tokenizer)
     minigrad attention   draw a checkpoint's (or a Hugging Face directory's) attention maps
                          for a text as a PNG (§4.1)
+    minigrad lesson      the exercises: `lesson list`, `lesson check N [--file PATH]`
 
+Held-out data (§3.2 模型评估): the validation split chooses the weights to keep (early
+stopping: best.safetensors), the test split, used once at the end, gives the figure to report.
 Every command has --help, which shows the defaults.
 """
 from __future__ import annotations
@@ -26,6 +31,7 @@ BERT_ROLES = dict(pad_token="[PAD]", unk_token="[UNK]", cls_token="[CLS]", sep_t
                   mask_token="[MASK]")
 SENTENCE = "This is a great movie!"         # the chapter's §5 example sentence
 HF_MODEL_DIR = "hf_model"                   # finetune --pretrained writes OUT/hf_model
+MAX_VAL_TEXTS = 500                         # finetune: validation texts at most (evaluated often)
 
 
 class CLIError(Exception):
@@ -44,16 +50,103 @@ def _train_config(args, out_dir):
                        out_dir=str(out_dir), progress=not args.no_progress)
 
 
-def _lm_data(source: str, max_chars, block_size: int, val_fraction: float, bert: bool):
-    from .data import LMData, load_text
-    from .tokenizers import CharTokenizer
-    text = load_text(source, max_chars)
-    if bert:
-        tok = CharTokenizer.from_text(text, special_tokens=BERT_SPECIALS, **BERT_ROLES)
+def _notice(message: str) -> None:
+    """A one-line notice or warning, on stderr (stdout keeps the command's output)."""
+    print(message, file=sys.stderr)
+
+
+def _log(message: str) -> None:
+    """The training loop's log: its notices and warnings go where _notice's go."""
+    if message.startswith(("notice:", "warning:")):
+        _notice(message)
     else:
-        tok = CharTokenizer.from_text(text)
-    return LMData.from_text(text, tok, block_size - 1 if bert else block_size, val_fraction,
-                            source=source), len(text)
+        print(message)
+
+
+# Lines the attention map shows by default, from each bundled corpus (全唐诗's 静夜思 has the
+# Qing reading 床前看月光, 唐诗三百首 the popular 床前明月光).
+EXAMPLES = {"quantangshi": "床前看月光，疑是地上霜。", "tang": "床前明月光，疑是地上霜。",
+            "kjv": "In the beginning God created the heaven and the earth."}
+
+
+def _cut_documents(docs, max_chars):
+    """The first documents that hold at most max_chars characters in all (whole documents)."""
+    if max_chars is None:
+        return docs
+    kept, total = [], 0
+    for d in docs:
+        if total + len(d) > max_chars:
+            break
+        kept.append(d)
+        total += len(d)
+    return kept
+
+
+def _char_tokenizer(text: str, bert: bool, min_count: int):
+    """A character vocabulary from the training text: every character seen at least min_count
+    times; the rest are read as the unknown token ([UNK] for BERT, <unk> for GPT).  A GPT's
+    vocabulary also has <|endoftext|>, which closes every document of a split by document."""
+    from .data import END_OF_TEXT, UNK_TOKEN
+    from .tokenizers import CharTokenizer
+    if bert:
+        return CharTokenizer.from_text(text, special_tokens=BERT_SPECIALS, min_count=min_count,
+                                       **BERT_ROLES)
+    return CharTokenizer.from_text(text, special_tokens=[END_OF_TEXT, UNK_TOKEN], min_count=min_count,
+                                   eos_token=END_OF_TEXT, unk_token=UNK_TOKEN)
+
+
+def _lm_data(source: str, max_chars, block_size: int, val_fraction: float, test_fraction: float,
+             bert: bool, min_count: int = 1, tokenizer=None):
+    """(LMData, description) of a corpus, split three ways (§3.2 模型评估): a poem corpus
+    ('quantangshi', 'tang') by poem, other text by position.  The vocabulary comes from the
+    training split alone (or is `tokenizer`, the one of a checkpoint being evaluated)."""
+    from .data import LMData, load_documents, load_text, split_by_position, split_documents
+    block = block_size - 1 if bert else block_size           # BERT windows start with [CLS]
+    docs = load_documents(source)
+    desc = {"source": source, "max_chars": max_chars, "val_fraction": val_fraction,
+            "test_fraction": test_fraction, "min_count": min_count,
+            "split": "document" if docs is not None else "position"}
+    try:
+        if docs is not None:
+            docs = _cut_documents(docs, max_chars)
+            if tokenizer is None:
+                train_docs = split_documents(docs, val_fraction, test_fraction)[0]
+                tokenizer = _char_tokenizer("".join(train_docs), bert, min_count)
+            separator = tokenizer.sep_token if bert else tokenizer.eos_token
+            data = LMData.from_documents(docs, tokenizer, block, val_fraction, test_fraction,
+                                         source, separator=separator)
+            desc["example"] = EXAMPLES.get(source, docs[0].splitlines()[0])[:block]
+        else:
+            text = load_text(source, max_chars)
+            if tokenizer is None:
+                n_train = len(split_by_position(range(len(text)), val_fraction, test_fraction)[0])
+                tokenizer = _char_tokenizer(text[:n_train], bert, min_count)
+            data = LMData.from_text(text, tokenizer, block, val_fraction, source, test_fraction)
+            desc["example"] = EXAMPLES.get(source, text.strip().splitlines()[0])[:block]
+    except KeyError as e:                   # an old checkpoint's vocabulary without <unk>
+        raise CLIError(f"'{source}' has a character the model's vocabulary lacks: {e.args[0]}") from None
+    return data, desc
+
+
+def _describe_data(data, desc) -> str:
+    """One line: which corpus, how it was split, how big each split is, the vocabulary."""
+    from .data import CORPUS_NAMES
+    tok = data.tokenizer
+    name = CORPUS_NAMES.get(desc["source"], desc["source"])
+    sizes = [len(w.ids) for w in (data.train, data.val, data.test) if w is not None]
+    if data.unit == "document":
+        n = data.documents
+        unit = "poems" if desc["source"] in ("quantangshi", "tang") else "documents"
+        split = (f"{n['train'] + n['val'] + n['test']:,} {unit}, split by poem: {n['train']:,} "
+                 f"training / {n['val']:,} validation / {n['test']:,} test ({sizes[0]:,} / "
+                 f"{sizes[1]:,} / {sizes[2] if len(sizes) > 2 else 0:,} tokens)")
+    else:
+        split = (f"split by position: {sizes[0]:,} training / {sizes[1]:,} validation"
+                 + (f" / {sizes[2]:,} test" if len(sizes) > 2 else "") + " tokens")
+    vocab = f"vocabulary {tok.vocab_size:,}"
+    if desc.get("min_count", 1) > 1:
+        vocab += f" (characters seen at least {desc['min_count']} times in training; the rest are {tok.unk_token})"
+    return f"data: {name}, {split}; {vocab}"
 
 
 def _model_config(args, vocab_size: int, arch: str, num_labels: int = 2) -> dict:
@@ -82,10 +175,10 @@ class _Default:
         self.shown = shown if shown is not None else pretrained
 
     def __str__(self) -> str:
-        return f"{self.scratch}; {self.shown} with --pretrained"
+        return f"{_show(self.scratch)}; {_show(self.shown)} with --pretrained"
 
     def __truediv__(self, k):             # --min-lr defaults to --lr / 10
-        return _Default(self.scratch / k, self.pretrained / k)
+        return _Default(float(f"{self.scratch / k:.6g}"), float(f"{self.pretrained / k:.6g}"))
 
 
 def _resolve_defaults(args) -> None:
@@ -170,34 +263,70 @@ def _save_hf_directory(model, tok, directory) -> str:
 
 
 def _print_run_end(result, out_dir):
-    print(f"checkpoint: {result.checkpoint}")
+    if result.best:
+        print(f"best weights:   {result.best}  (step {result.best_step}, the lowest validation loss)")
+    print(f"last step:      {result.checkpoint}  (step {result.step}; --resume continues from it)")
     if result.loss_png:
-        print(f"loss curve: {result.loss_png}")
+        print(f"loss curve:     {result.loss_png}")
 
 
-def _sample(model, tok, prompt: str, n: int, temperature: float, top_k, seed: int) -> str:
+def _model_text(tok, text: str, what: str) -> str:
+    """`text` as the model can read it: a character outside the vocabulary is read as the
+    unknown token, with a notice; a vocabulary without one (a checkpoint from before minigrad
+    had <unk>) leaves the character out, with a notice."""
+    unknown = tok.unknown_characters(text) if hasattr(tok, "unknown_characters") else []
+    if not unknown:
+        return text
+    shown = " ".join(repr(c) for c in unknown[:8]) + (" ..." if len(unknown) > 8 else "")
+    if tok.unk_token is not None:
+        _notice(f"notice: {len(unknown)} character(s) of the {what} are not in the model's "
+                f"vocabulary, read as {tok.unk_token}: {shown}")
+        return text
+    _notice(f"notice: {len(unknown)} character(s) of the {what} are not in the model's vocabulary, "
+            f"which has no unknown token (an older checkpoint), so they are left out: {shown}")
+    return "".join(piece if special else "".join(c for c in piece if c not in unknown)
+                   for piece, special in tok._split_special(text))
+
+
+def _sample(model, tok, prompt: str, n: int, temperature: float, top_k, seed: int,
+            greedy: bool = False, start_of_text: bool = False, max_lines: int | None = None):
+    """(text, why it stopped).  The prompt continued by up to n tokens: drawn from
+    softmax(logits / temperature) among the top_k (greedy: the most likely one each time;
+    temperature 0 means greedy).  A model trained on documents (start_of_text) is given
+    <|endoftext|> before the prompt, as before every document it saw, and stops when it
+    writes <|endoftext|> itself: the end of the poem; `max_lines` stops it at the end of
+    that many lines.  Nothing else is held back from it."""
     import numpy as np
 
     import minigrad as mg
-    try:
-        ids = tok.encode(prompt)
-    except KeyError as e:
-        raise CLIError(f"the prompt has a character the model never saw: {e.args[0]}") from None
+    if temperature < 0:
+        raise CLIError(f"--temperature must be >= 0 (0: greedy), got {temperature}")
+    if top_k is not None and top_k < 1:
+        raise CLIError(f"--top-k must be >= 1, got {top_k}")
+    greedy = greedy or temperature == 0
+    ids = tok.encode(_model_text(tok, prompt, "prompt"))
     if not ids:
         raise CLIError("the prompt is empty: give at least one character")
+    eos = tok.eos_token_id if start_of_text and tok.eos_token is not None else None
+    context = ([eos] if eos is not None else []) + ids
     mg.manual_seed(seed)
-    out = model.generate(np.asarray([ids]), max_new_tokens=n, temperature=temperature, top_k=top_k)
-    return tok.decode(out.data[0].tolist())
+    out = model.generate(np.asarray([context]), max_new_tokens=n, temperature=temperature or 1.0,
+                         top_k=top_k, do_sample=not greedy)
+    new = out.data[0, len(context):].tolist()
+    stop = "length"
+    if eos is not None and eos in new:
+        new, stop = new[:new.index(eos)], "end"
+    text = tok.decode(ids + new)
+    if max_lines is not None and text.count("\n") >= max_lines:
+        text, stop = "\n".join(text.split("\n")[:max_lines]), "lines"
+    return text, stop
 
 
 def _attention_png(model, tok, text: str, path, layer=None, head=None) -> str:
     import matplotlib.pyplot as plt
 
     from .viz import plot_attention
-    try:
-        fig = plot_attention(model, tok, text, layer=layer, head=head)
-    except KeyError as e:
-        raise CLIError(f"the text has a character the model never saw: {e.args[0]}") from None
+    fig = plot_attention(model, tok, _model_text(tok, text, "text"), layer=layer, head=head)
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return str(path)
@@ -206,56 +335,65 @@ def _attention_png(model, tok, text: str, path, layer=None, head=None) -> str:
 # --------------------------------------------------------------------------------------------
 # demo
 # --------------------------------------------------------------------------------------------
+# The demo's model and run, tuned to train for about a minute on 2 idle CPU cores
+DEMO = dict(n_layer=2, n_head=4, n_embd=128, block_size=64, dropout=0.0, steps=300, batch_size=32,
+            lr=3e-3, warmup=30, eval_every=50, eval_windows=128, min_count=10)
+# held-out shares per corpus: 2% of 全唐诗 is about 1,000 poems each for validation and test
+DEMO_SPLITS = {"quantangshi": (0.02, 0.02), "tang": (0.1, 0.1), "kjv": (0.05, 0.05)}
+DEMO_PROMPTS = {"quantangshi": "春眠不觉晓，", "tang": "春眠不觉晓，", "kjv": "And God said, "}
+
+
 def _demo(args) -> int:
     """A small GPT (§3.1) pre-trained on a bundled corpus (§3.2 预训练): next-character
-    cross-entropy (§4.2), evaluated by perplexity = exp(mean cross-entropy) on text it never
-    saw (§3.2 模型评估), then a sample and an attention map (§4.1)."""
+    cross-entropy (§4.2); the weights kept are those with the lowest validation loss (early
+    stopping), scored once by perplexity = exp(mean cross-entropy) on test poems it never saw
+    (§3.2 模型评估); then a poem and an attention map (§4.1)."""
     import minigrad as mg
     from .models import GPT, GPTConfig
-    from .train import LMTask, Trainer, check_writable
+    from .train import LMTask, Trainer, check_writable, load_model
 
     out_dir = check_writable(args.out)
     mg.manual_seed(args.seed)
-    data, n_chars = _lm_data(args.corpus, args.chars if args.corpus == "kjv" else None,
-                             args.block_size, 0.1, bert=False)
+    val_fraction, test_fraction = DEMO_SPLITS[args.corpus]
+    data, desc = _lm_data(args.corpus, args.chars if args.corpus == "kjv" else None, args.block_size,
+                          val_fraction, test_fraction, bert=False, min_count=args.min_count)
     tok = data.tokenizer
-    name = {"tang": "唐诗三百首 (Three Hundred Tang Poems)", "kjv": "the King James Bible"}[args.corpus]
-    print(f"data: {name}, {len(data.train.ids):,} training / {len(data.val.ids):,} validation "
-          f"characters (the last 10%), vocabulary {tok.vocab_size:,} characters")
+    print(_describe_data(data, desc))
     config = GPTConfig(vocab_size=tok.vocab_size, n_layer=args.n_layer, n_head=args.n_head,
                        n_embd=args.n_embd, block_size=args.block_size, dropout=args.dropout)
     model = GPT(config)
-    print(f"model: GPT, {config.n_layer} layers × {config.n_head} heads, width {config.n_embd}, "
+    print(f"model: GPT, {config.n_layer} layer{'s' if config.n_layer != 1 else ''} × {config.n_head} "
+          f"heads, width {config.n_embd}, "
           f"context {config.block_size}, dropout {config.dropout}: {model.num_parameters():,} parameters")
-    task = LMTask(data, eval_windows=None, description={"source": args.corpus})
-    before = task.evaluate(model)["perplexity"]
-    print(f"before training: validation perplexity {before:.1f} (a uniform guess scores "
-          f"{tok.vocab_size:,})")
-    train_cfg = _train_config(args, out_dir)
-    trainer = Trainer(model, task, train_cfg, config.to_dict(), tok)
-    start = time.perf_counter()
+    task = LMTask(data, eval_windows=args.eval_windows, description=desc)
+    before = task.evaluate(model)
+    print(f"before training: validation perplexity {before['perplexity']:,.1f} on "
+          f"{before['tokens']:,} tokens (a uniform guess scores {tok.vocab_size:,})")
+    trainer = Trainer(model, task, _train_config(args, out_dir), config.to_dict(), tok, log=_log)
     result = trainer.fit()
-    seconds = time.perf_counter() - start
     if result.interrupted:
         return 130
-    best = min(result.history["eval"], key=lambda e: e["val_loss"])
-    if best["step"] != result.step:         # early stopping: keep the best weights
-        from .train import BEST, load_model
-        model, _, _ = load_model(out_dir / BEST)
-        print(f"validation loss was lowest at step {best['step']}: using those weights")
-    after = best["perplexity"]
-    print(f"after {result.step} steps ({seconds:.0f} s): validation perplexity {after:.1f}")
-    prompt = args.prompt if args.prompt is not None else (
-        "春眠不觉晓，" if args.corpus == "tang" else "And God said, ")
-    print(f"sample (temperature {args.temperature}, top-k {args.top_k}; the prompt is "
-          f"'{prompt}'):")
-    print(_sample(model, tok, prompt, args.sample_chars, args.temperature, args.top_k, args.seed))
-    text = "床前明月光，疑是地上霜。" if args.corpus == "tang" else "In the beginning God created"
-    png = _attention_png(model, tok, text, out_dir / "attention.png")
-    print(f"loss curve:     {result.loss_png}")
-    print(f"attention map:  {png}  (all layers × heads on '{text}')")
-    print(f"checkpoint:     {result.checkpoint}  (try: minigrad generate --checkpoint "
-          f"{out_dir / 'best.safetensors'} --prompt '{prompt}')")
+    print(f"trained {result.step} steps in {result.seconds:.0f} s "
+          f"({result.step / max(result.seconds, 1e-9):.1f} steps/s); kept the weights of step "
+          f"{result.best_step}, the lowest validation loss")
+    model, _, _ = load_model(result.best)
+    prompt = args.prompt if args.prompt is not None else DEMO_PROMPTS[args.corpus]
+    how = "greedy" if args.greedy or args.temperature == 0 else \
+        f"temperature {args.temperature}, top-k {args.top_k}"
+    ends = "at the end of the poem or" if data.unit == "document" else "at"
+    print(f"sample ({how}; the prompt is '{prompt}'; it stops {ends} {args.max_lines} lines):")
+    text, stop = _sample(model, tok, prompt, args.sample_chars, args.temperature, args.top_k,
+                         args.seed, args.greedy, data.unit == "document", args.max_lines)
+    print(text)
+    print({"end": "(the model ended the poem)", "lines": f"({args.max_lines} lines: stopped)",
+           "length": f"({args.sample_chars} characters: stopped)"}[stop])
+    example = desc["example"]
+    png = _attention_png(model, tok, example, out_dir / "attention.png")
+    print(f"loss curve:     {result.loss_png}  (training and validation loss; the ring marks the "
+          f"kept weights, the star their test score)")
+    print(f"attention map:  {png}  (all layers × heads on '{example}')")
+    print(f"weights:        {result.best}  (step {result.best_step}; try: minigrad generate "
+          f"--checkpoint {result.best} --prompt '{prompt}')")
     return 0
 
 
@@ -269,53 +407,80 @@ def _train(args) -> int:
 
     out_dir = check_writable(args.out)
     bert = args.arch == "bert"
-    data, n_chars = _lm_data(args.data, args.max_chars, args.block_size, args.val_fraction, bert)
+    data, desc = _lm_data(args.data, args.max_chars, args.block_size, args.val_fraction,
+                          args.test_fraction, bert, args.min_count)
     arch = "bert-mlm" if bert else "gpt"
     mg.manual_seed(args.seed)
     model_config = _model_config(args, data.tokenizer.vocab_size, arch)
     model = build_model(arch, model_config)
-    desc = {"source": args.data, "max_chars": args.max_chars, "val_fraction": args.val_fraction}
     task = (MLMTask if bert else LMTask)(data, eval_windows=args.eval_windows, description=desc)
-    print(f"data: {args.data}, {n_chars:,} characters, vocabulary {data.tokenizer.vocab_size:,}; "
-          f"model: {arch}, {model.num_parameters():,} parameters; output: {out_dir}")
-    trainer = Trainer(model, task, _train_config(args, out_dir), model_config, data.tokenizer)
+    print(_describe_data(data, desc))
+    print(f"model: {arch}, {model.num_parameters():,} parameters; output: {out_dir}")
+    trainer = Trainer(model, task, _train_config(args, out_dir), model_config, data.tokenizer, log=_log)
     result = trainer.fit(resume=args.resume)
     _print_run_end(result, out_dir)
     return 130 if result.interrupted else 0
 
 
 def _evaluate(args) -> int:
-    """Perplexity = exp(mean cross-entropy) on the whole validation split, or accuracy on the
-    test split (§3.2 模型评估)."""
-    from .data import LMData, classification_task, load_text
+    """Loss and perplexity = exp(mean cross-entropy) on a split of a language model's data, or
+    accuracy of a classifier (§3.2 模型评估): the test split by default, which took no part in
+    training or in choosing the weights."""
+    from .data import classification_task
     from .train import ClassificationTask, LMTask, MLMTask, load_model
 
     model, tok, ckpt = load_model(args.checkpoint)
     task_info = ckpt["task"] or {}
     kind = task_info.get("task")
     if kind in ("lm", "mlm"):
+        has_test = bool(task_info.get("test_fraction"))
+        split = args.split or ("test" if has_test else "val")
+        if split == "test" and not has_test:
+            raise CLIError(f"'{args.checkpoint}' was trained without a test split (an older "
+                           f"checkpoint); use --split val")
         source = args.data or task_info["source"]
-        text = load_text(source, task_info.get("max_chars"))
-        block = task_info["block_size"] - (1 if kind == "mlm" else 0)
-        try:
-            data = LMData.from_text(text, tok, block, task_info.get("val_fraction", 0.1), source)
-        except KeyError as e:
-            raise CLIError(f"'{source}' has a character the model's vocabulary lacks: {e.args[0]}") from None
+        same = source == task_info["source"]
+        if "split" in task_info or not same:
+            data, _ = _lm_data(source, task_info.get("max_chars") if same else None,
+                               task_info["block_size"], task_info.get("val_fraction", 0.1),
+                               task_info.get("test_fraction", 0.0) if has_test else 0.0,
+                               kind == "mlm", tokenizer=tok)
+        else:
+            data = _old_lm_data(source, task_info, tok, kind)
         task = (MLMTask if kind == "mlm" else LMTask)(data, eval_windows=None)
-        metrics = task.evaluate(model, max_windows=args.windows)
-        print(f"{ckpt['arch']} at step {ckpt['step']}, validation split of {source} "
-              f"({len(data.val.ids):,} tokens)")
+        part = data.split(split)
+        metrics = task.evaluate(model, max_windows=args.windows, split=split)
+        windows = len(range(0, len(part.ids) - part.block_size, part.block_size))
+        used = windows if args.windows is None else min(args.windows, windows)
+        what = "masked tokens" if kind == "mlm" else "tokens"
+        print(f"{ckpt['arch']} at step {ckpt['step']}, {'test' if split == 'test' else 'validation'} "
+              f"split of {source} (by {'poem' if data.unit == 'document' else 'position'}): "
+              f"{metrics['tokens']:,} {what} evaluated, in {used:,} of its {windows:,} windows "
+              f"of {part.block_size}")
     elif kind == "classification":
         _, test = classification_task(task_info["name"], seed=task_info.get("split_seed", 0))
         task = ClassificationTask(test, test, tok, task_info["max_length"])
-        metrics = task.evaluate(model)
-        print(f"{ckpt['arch']} at step {ckpt['step']}, test split of {task_info['name']} "
-              f"({len(test):,} texts)")
+        metrics = task.evaluate(model, split="test")
+        print(f"{ckpt['arch']} at step {ckpt['step']}, test split of {task_info['name']}: "
+              f"{metrics['texts']:,} texts evaluated")
     else:
         raise CLIError(f"'{args.checkpoint}' does not say what it was trained on (no task metadata)")
     for k, v in metrics.items():
-        print(f"{k.replace('_', ' ')}: {v:.4f}")
+        if k not in ("tokens", "texts"):
+            print(f"{k.replace('_', ' ')}: {v:.4f}")
     return 0
+
+
+def _old_lm_data(source, task_info, tok, kind):
+    """The validation split of a checkpoint from before the three-way split: the last
+    val_fraction of the text by position."""
+    from .data import LMData, load_text
+    block = task_info["block_size"] - (1 if kind == "mlm" else 0)
+    text = load_text(source, task_info.get("max_chars"))
+    try:
+        return LMData.from_text(text, tok, block, task_info.get("val_fraction", 0.1), source)
+    except KeyError as e:
+        raise CLIError(f"'{source}' has a character the model's vocabulary lacks: {e.args[0]}") from None
 
 
 def _generate(args) -> int:
@@ -323,7 +488,12 @@ def _generate(args) -> int:
     model, tok, ckpt = load_model(args.checkpoint)
     if ckpt["arch"] != "gpt":
         raise CLIError(f"generate needs a GPT checkpoint; '{args.checkpoint}' holds a {ckpt['arch']}")
-    print(_sample(model, tok, args.prompt, args.max_new_tokens, args.temperature, args.top_k, args.seed))
+    documents = (ckpt["task"] or {}).get("split") == "document"
+    text, stop = _sample(model, tok, args.prompt, args.max_new_tokens, args.temperature, args.top_k,
+                         args.seed, args.greedy, documents)
+    print(text)
+    if stop == "end":
+        _notice("notice: the model wrote <|endoftext|>: it ended the text there")
     return 0
 
 
@@ -343,6 +513,10 @@ def _finetune(args) -> int:
                        "BERT checkpoint), not both")
     out_dir = check_writable(args.out)
     train_set, test_set = classification_task(args.task, seed=args.split_seed)
+    # validation texts, for early stopping: a stratified share of the training texts (at most
+    # MAX_VAL_TEXTS), set aside before --n-train picks the texts to train on
+    share = min(args.val_fraction, MAX_VAL_TEXTS / len(train_set))
+    train_set, val_set = train_set.split(share, seed=args.split_seed)
     if args.n_train:
         train_set = train_set.sample(args.n_train, seed=args.seed)
     mg.manual_seed(args.seed)
@@ -357,24 +531,28 @@ def _finetune(args) -> int:
     task = ClassificationTask(train_set, test_set, tok, max_length,
                               description={"name": args.task, "n_train": len(train_set),
                                            "split_seed": args.split_seed,
-                                           "pretrained": args.pretrained or args.checkpoint or None})
+                                           "val_fraction": args.val_fraction,
+                                           "pretrained": args.pretrained or args.checkpoint or None,
+                                           "example": val_set.texts[0][:max_length - 2]},
+                              val=val_set)
     print(f"task {args.task}: {len(train_set):,} training texts {train_set.counts()}, "
-          f"{len(test_set):,} test texts; {model.num_parameters():,} parameters")
+          f"{len(val_set):,} validation texts (to choose the weights to keep), {len(test_set):,} "
+          f"test texts (scored once, at the end); {model.num_parameters():,} parameters")
     if args.pretrained and not args.resume:
         before = task.evaluate(model)["accuracy"]
-        print(f"before fine-tuning: test accuracy {before:.1%} (the classifier is new and random)")
-    trainer = Trainer(model, task, _train_config(args, out_dir), model_config, tok)
+        print(f"before fine-tuning: validation accuracy {before:.1%} (the classifier is new and random)")
+    trainer = Trainer(model, task, _train_config(args, out_dir), model_config, tok, log=_log)
     result = trainer.fit(resume=args.resume)
-    if result.metrics:
-        print(f"test accuracy {result.metrics['accuracy']:.1%}")
     _print_run_end(result, out_dir)
     if result.interrupted:
         return 130
     if args.pretrained:
+        from .train import read_checkpoint
+        model.load_state_dict(read_checkpoint(result.best)["model"])
         hf_dir = _save_hf_directory(model, tok, out_dir / HF_MODEL_DIR)
-        print(f"Hugging Face directory: {hf_dir}  (the final weights; load it with "
-              f"AutoModelForSequenceClassification / AutoTokenizer .from_pretrained, in minigrad "
-              f"or transformers)")
+        print(f"Hugging Face directory: {hf_dir}  (the best weights, step {result.best_step}; load "
+              f"it with AutoModelForSequenceClassification / AutoTokenizer .from_pretrained, in "
+              f"minigrad or transformers)")
     return 0
 
 
@@ -407,7 +585,8 @@ def _minigrad_bert(args, train_set):
 def _attention(args) -> int:
     """Attention maps softmax(QKᵀ/√d_k) of every layer and head (§4.1) on a text, of a
     minigrad checkpoint or of a Hugging Face directory (--pretrained, or a directory given
-    to --checkpoint): the real model's maps on the chapter's §5 sentence by default."""
+    to --checkpoint).  Without --text: a line of the checkpoint's own corpus (stored in it
+    when it was trained), or the chapter's §5 sentence for a Hugging Face model."""
     from .train import load_model
     if bool(args.checkpoint) == bool(args.pretrained):
         raise CLIError("give one of --checkpoint FILE (from train/finetune) or --pretrained DIR "
@@ -415,19 +594,50 @@ def _attention(args) -> int:
     source = args.pretrained or args.checkpoint
     if args.pretrained or os.path.isdir(source):
         model, tok = _load_hf_for_attention(source)
+        text = args.text or SENTENCE
     else:
-        model, tok, _ = load_model(source)
+        model, tok, ckpt = load_model(source)
+        text = args.text or _default_text(ckpt)
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    print(_attention_png(model, tok, args.text, args.out, args.layer, args.head))
+    print(_attention_png(model, tok, text, args.out, args.layer, args.head))
     return 0
+
+
+def _default_text(ckpt) -> str:
+    """A line from the corpus a checkpoint was trained on: the one stored in it, or (older
+    checkpoints) the bundled corpus's example line, else the §5 sentence."""
+    task = ckpt["task"] or {}
+    text = task.get("example") or EXAMPLES.get(task.get("source"), SENTENCE)
+    block = (ckpt["model_config"] or {}).get("block_size") or \
+        (ckpt["model_config"] or {}).get("max_position_embeddings")
+    return text[:block - (0 if ckpt["arch"] == "gpt" else 2)] if block else text
 
 
 # --------------------------------------------------------------------------------------------
 # the parser
 # --------------------------------------------------------------------------------------------
+def _show(value) -> str:
+    """A default as a person writes it: 0.0003, not 0.00030000000000000003."""
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
+
+
+class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """--help shows each default once, cleanly: floats as %g, nothing after an option
+    without a default (None, a flag) or whose help already says what its default is."""
+
+    def _get_help_string(self, action):
+        text = action.help or ""
+        default = action.default
+        if ("default" in text or default is None or default is False
+                or default is argparse.SUPPRESS or not action.option_strings):
+            return text
+        return f"{text} (default: {_show(default).replace('%', '%%')})"
+
+
 def _sub(sub, name, func, help_):
-    p = sub.add_parser(name, help=help_, description=help_,
-                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p = sub.add_parser(name, help=help_, description=help_, formatter_class=_HelpFormatter)
     p.set_defaults(func=func)
     return p
 
@@ -440,19 +650,26 @@ def _model_args(p, n_layer, n_head, n_embd, block_size, dropout):
     p.add_argument("--dropout", type=float, default=dropout, help="dropout rate")
 
 
+def _tenth(lr):
+    """lr / 10 without the float noise (3e-3 / 10 is 0.00030000000000000003)."""
+    return lr / 10 if isinstance(lr, _Default) else float(f"{lr / 10:.6g}")
+
+
 def _train_args(p, steps, batch_size, lr, warmup, eval_every, ckpt_every, out, resume=True,
-                min_lr=None, weight_decay=0.1):
+                min_lr=None, weight_decay=0.1, eval_windows=256):
     p.add_argument("--steps", type=int, default=steps, help="optimizer steps in all")
     p.add_argument("--batch-size", type=int, default=batch_size, help="sequences per step")
     p.add_argument("--lr", type=float, default=lr, help="peak learning rate (AdamW)")
-    p.add_argument("--min-lr", type=float, default=min_lr if min_lr is not None else lr / 10,
+    p.add_argument("--min-lr", type=float, default=min_lr if min_lr is not None else _tenth(lr),
                    help="learning rate at the end of the cosine decay")
     p.add_argument("--warmup-steps", type=int, default=warmup, help="linear warm-up steps")
     p.add_argument("--weight-decay", type=float, default=weight_decay, help="AdamW weight decay")
     p.add_argument("--grad-clip", type=float, default=1.0, help="max gradient norm (0: off)")
-    p.add_argument("--eval-every", type=int, default=eval_every, help="evaluate every N steps")
-    p.add_argument("--eval-windows", type=int, default=256,
-                   help="validation windows per evaluation (language models)")
+    p.add_argument("--eval-every", type=int, default=eval_every,
+                   help="evaluate on the validation split every N steps")
+    p.add_argument("--eval-windows", type=int, default=eval_windows,
+                   help="validation windows per evaluation (language models; the final test "
+                        "score uses the whole test split)")
     p.add_argument("--ckpt-every", type=int, default=ckpt_every, help="checkpoint every N steps")
     p.add_argument("--seed", type=int, default=1337, help="random seed (init, batches, dropout)")
     p.add_argument("--out", default=out, help="output folder (checkpoints, loss curve)")
@@ -462,49 +679,80 @@ def _train_args(p, steps, batch_size, lr, warmup, eval_every, ckpt_every, out, r
                        help="continue from OUT/checkpoint.safetensors (same options)")
 
 
+def _sampling_args(p, temperature=0.8, top_k=20):
+    p.add_argument("--temperature", type=float, default=temperature,
+                   help="sampling temperature (0: greedy)")
+    p.add_argument("--top-k", type=int, default=top_k, help="sample from the k most likely")
+    p.add_argument("--greedy", action="store_true",
+                   help="always take the most likely token (no sampling; as --temperature 0)")
+
+
+def _epilog() -> str:
+    """The module docstring's table of commands: every command, with what it does."""
+    lines = __doc__.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.strip().startswith("minigrad "))
+    end = next(i for i in range(start, len(lines)) if not lines[i].strip())
+    return "commands:\n" + "\n".join(lines[start:end]) + "\n\nEvery command has --help, which shows the defaults."
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="minigrad", description=__doc__.splitlines()[0],
-                                     epilog="\n".join(__doc__.splitlines()[2:9]),
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+                                     epilog=_epilog(), formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    sub.add_parser("lesson", help="classroom exercises: `lesson list`, `lesson check N [--file PATH]`")
 
-    demo = _sub(sub, "demo", _demo, "train a small GPT on bundled text for about a minute: "
-                "validation perplexity, a sample, a loss curve and an attention map")
-    demo.add_argument("--corpus", choices=["tang", "kjv"], default="tang",
-                      help="bundled text: 唐诗三百首 or the King James Bible")
+    demo = _sub(sub, "demo", _demo, "train a small GPT on 全唐诗 for about a minute: perplexity on "
+                "held-out poems, a poem, a loss curve and an attention map")
+    demo.add_argument("--corpus", choices=["quantangshi", "tang", "kjv"], default="quantangshi",
+                      help="bundled text: 全唐诗 (57,603 poems), 唐诗三百首 (313), or the King James Bible")
     demo.add_argument("--chars", type=int, default=400_000, help="characters of the KJV to use")
-    _model_args(demo, n_layer=2, n_head=4, n_embd=64, block_size=32, dropout=0.2)
-    _train_args(demo, steps=200, batch_size=32, lr=3e-3, warmup=20, eval_every=25,
-                ckpt_every=100, out="runs/demo", resume=False)
+    demo.add_argument("--min-count", type=int, default=DEMO["min_count"],
+                      help="vocabulary: characters seen at least this often in training (the rest: <unk>)")
+    _model_args(demo, n_layer=DEMO["n_layer"], n_head=DEMO["n_head"], n_embd=DEMO["n_embd"],
+                block_size=DEMO["block_size"], dropout=DEMO["dropout"])
+    _train_args(demo, steps=DEMO["steps"], batch_size=DEMO["batch_size"], lr=DEMO["lr"],
+                warmup=DEMO["warmup"], eval_every=DEMO["eval_every"], ckpt_every=DEMO["steps"],
+                out="runs/demo", resume=False, eval_windows=DEMO["eval_windows"])
     demo.add_argument("--prompt", default=None, help="start of the sample (default: 春眠不觉晓， "
-                      "for tang, 'And God said, ' for kjv)")
-    demo.add_argument("--sample-chars", type=int, default=60, help="characters to generate")
-    demo.add_argument("--temperature", type=float, default=0.8, help="sampling temperature")
-    demo.add_argument("--top-k", type=int, default=20, help="sample from the k most likely")
+                      "for the poems, 'And God said, ' for kjv)")
+    demo.add_argument("--sample-chars", type=int, default=200, help="characters to generate at most")
+    demo.add_argument("--max-lines", type=int, default=8, help="stop the sample after this many lines")
+    _sampling_args(demo)
 
     train = _sub(sub, "train", _train, "pre-train a character-level GPT (next character) or "
                  "BERT (masked characters) on a bundled corpus or a text file (§3.2)")
     train.add_argument("--arch", choices=["gpt", "bert"], default="gpt", help="model family")
-    train.add_argument("--data", default="tang", help="'tang', 'kjv' or a UTF-8 text file")
-    train.add_argument("--max-chars", type=int, default=None, help="use only the first N characters")
-    train.add_argument("--val-fraction", type=float, default=0.1, help="validation share (the end)")
+    train.add_argument("--data", default="quantangshi",
+                       help="'quantangshi' (全唐诗), 'tang' (唐诗三百首), 'kjv' or a UTF-8 text file")
+    train.add_argument("--max-chars", type=int, default=None,
+                       help="use only the first N characters (whole poems of a poem corpus)")
+    train.add_argument("--val-fraction", type=float, default=0.05,
+                       help="validation share: poems of a poem corpus, else the text after the "
+                            "training part")
+    train.add_argument("--test-fraction", type=float, default=0.05,
+                       help="test share: poems of a poem corpus, else the end of the text")
+    train.add_argument("--min-count", type=int, default=1,
+                       help="vocabulary: characters seen at least this often in training (the rest: "
+                            "the unknown token)")
     _model_args(train, n_layer=4, n_head=4, n_embd=128, block_size=64, dropout=0.1)
     _train_args(train, steps=2000, batch_size=12, lr=1e-3, warmup=100, eval_every=250,
                 ckpt_every=250, out="runs/train")
 
-    ev = _sub(sub, "evaluate", _evaluate, "validation loss and perplexity (language models) or "
-              "test accuracy (classifiers) of a checkpoint")
+    ev = _sub(sub, "evaluate", _evaluate, "loss and perplexity (language models) or accuracy "
+              "(classifiers) of a checkpoint on its test split")
     ev.add_argument("--checkpoint", required=True, help="a .safetensors file written by train/finetune")
-    ev.add_argument("--data", default=None, help="evaluate on this text's validation split instead")
-    ev.add_argument("--windows", type=int, default=None, help="at most N validation windows (all: omit)")
+    ev.add_argument("--split", choices=["val", "test"], default=None,
+                    help="language models: which split (default: test; val for checkpoints "
+                         "without a test split)")
+    ev.add_argument("--data", default=None, help="evaluate on this corpus or text file instead")
+    ev.add_argument("--windows", type=int, default=None,
+                    help="at most N windows of the split (default: all)")
 
-    gen = _sub(sub, "generate", _generate, "continue a prompt with a trained GPT")
+    gen = _sub(sub, "generate", _generate, "continue a prompt with a trained GPT (a poem model "
+               "stops when it ends the poem)")
     gen.add_argument("--checkpoint", required=True, help="a GPT checkpoint (.safetensors)")
     gen.add_argument("--prompt", required=True, help="the start of the text")
-    gen.add_argument("--max-new-tokens", type=int, default=200, help="characters to generate")
-    gen.add_argument("--temperature", type=float, default=0.8, help="sampling temperature")
-    gen.add_argument("--top-k", type=int, default=20, help="sample from the k most likely")
+    gen.add_argument("--max-new-tokens", type=int, default=200, help="characters to generate at most")
+    _sampling_args(gen)
     gen.add_argument("--seed", type=int, default=1337, help="random seed of the sampling")
 
     ft = _sub(sub, "finetune", _finetune, "fine-tune a BERT for text classification (§3.3, §5): from "
@@ -519,8 +767,12 @@ def build_parser() -> argparse.ArgumentParser:
     ft.add_argument("--checkpoint", default=None,
                     help="pre-trained BERT (minigrad train --arch bert); omit both this and "
                          "--pretrained to train from scratch")
-    ft.add_argument("--n-train", type=int, default=None, help="use only N training texts (balanced)")
-    ft.add_argument("--split-seed", type=int, default=0, help="seed of the train/test split")
+    ft.add_argument("--n-train", type=int, default=None,
+                    help="use only N training texts, balanced (default: all)")
+    ft.add_argument("--val-fraction", type=float, default=0.1,
+                    help=f"share of the training texts set aside for validation (at most "
+                         f"{MAX_VAL_TEXTS}); they choose the weights to keep")
+    ft.add_argument("--split-seed", type=int, default=0, help="seed of the train/validation/test split")
     ft.add_argument("--max-length", type=int, default=_Default(128, 64),
                     help="tokens per text, [CLS] included (characters; with --pretrained word "
                          "pieces, [CLS] text [SEP])")
@@ -537,10 +789,14 @@ def build_parser() -> argparse.ArgumentParser:
                     help="a GPT or BERT checkpoint (.safetensors), or a Hugging Face directory")
     at.add_argument("--pretrained", default=None, metavar="DIR",
                     help="a local Hugging Face BERT or GPT-2 directory, e.g. MiniLM")
-    at.add_argument("--text", default=SENTENCE, help="the text to look at")
+    at.add_argument("--text", default=None,
+                    help="the text to look at (default: a line of the checkpoint's own corpus; "
+                         f"for a Hugging Face model: {SENTENCE})")
     at.add_argument("--out", default="attention.png", help="PNG file to write")
     at.add_argument("--layer", type=int, default=None, help="one layer (default: all)")
     at.add_argument("--head", type=int, default=None, help="one head (default: all)")
+
+    sub.add_parser("lesson", help="the exercises: `lesson list`, `lesson check N [--file PATH]`")
     return parser
 
 
