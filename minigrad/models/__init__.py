@@ -1,6 +1,9 @@
 """Models built from minigrad.nn, one readable file each (nanoGPT style):
 
     gpt.py   GPT-2 architecture: GPTConfig, GPT (decoder-only, causal; §3.1, §3.2)
+    marian.py  the encoder–decoder Transformer with Hugging Face's MarianMTModel layout:
+             MarianConfig, MarianMTModel (cross-attention; translation, §2.3, §6)
+    generation.py  greedy and beam search with a KV cache, as Hugging Face's generate
     bert.py  BERT: BertConfig, BertModel, BertForMaskedLM, BertForSequenceClassification,
              mask_tokens (encoder-only, bidirectional; §3.2 预训练, §3.3 微调, §5)
     outputs.py  output objects with named fields (logits, loss, ...), as in Hugging Face
@@ -12,10 +15,11 @@
 from .bert import (BertConfig, BertForMaskedLM, BertForSequenceClassification, BertModel,
                    mask_tokens)
 from .gpt import GPT, GPTConfig
-from .outputs import (BaseModelOutputWithPooling, CausalLMOutput, MaskedLMOutput, ModelOutput,
-                      SequenceClassifierOutput)
+from .marian import MarianConfig, MarianMTModel
+from .outputs import (BaseModelOutput, BaseModelOutputWithPooling, CausalLMOutput, MaskedLMOutput,
+                      ModelOutput, Seq2SeqLMOutput, SequenceClassifierOutput)
 from .pretrained import (NewlyInitializedWarning, PretrainedError, package_model_dir,
                          save_pretrained)
 from .auto import (AutoConfig, AutoModel, AutoModelForCausalLM, AutoModelForMaskedLM,
-                   AutoModelForSequenceClassification, AutoTokenizer)
+                   AutoModelForSeq2SeqLM, AutoModelForSequenceClassification, AutoTokenizer)
 from .sentence import SentenceEncoder, cos_sim

@@ -9,12 +9,14 @@ downloads; see pretrained.py):
     predictions = model(**inputs).logits.argmax(-1)
 
 model_type -> class:
-                                         "bert"                          "gpt2"
-    AutoModel                            BertModel                       -
-    AutoModelForSequenceClassification   BertForSequenceClassification   -
-    AutoModelForMaskedLM                 BertForMaskedLM                 -
-    AutoModelForCausalLM                 -                               GPT
+                                         "bert"                          "gpt2"        "marian"
+    AutoModel                            BertModel                       -             -
+    AutoModelForSequenceClassification   BertForSequenceClassification   -             -
+    AutoModelForMaskedLM                 BertForMaskedLM                 -             -
+    AutoModelForCausalLM                 -                               GPT           -
+    AutoModelForSeq2SeqLM                -                               -             MarianMTModel
     AutoTokenizer                        BertTokenizer (vocab.txt)       BPETokenizer (vocab.json, merges.txt)
+                                                                                       MarianTokenizer (source.spm, target.spm, vocab.json)
 """
 from __future__ import annotations
 
@@ -24,13 +26,14 @@ import os
 from ..tokenizers import BertTokenizer, BPETokenizer
 from .bert import BertConfig, BertForMaskedLM, BertForSequenceClassification, BertModel
 from .gpt import GPT, GPTConfig
+from .marian import MarianConfig, MarianMTModel
 from .pretrained import (CONFIG_NAME, PretrainedError, bert_config_from_hf, check_directory,
-                         gpt_config_from_hf, model_type_of, read_config)
+                         gpt_config_from_hf, marian_config_from_hf, model_type_of, read_config)
 
 __all__ = ["AutoConfig", "AutoTokenizer", "AutoModel", "AutoModelForSequenceClassification",
-           "AutoModelForMaskedLM", "AutoModelForCausalLM"]
+           "AutoModelForMaskedLM", "AutoModelForCausalLM", "AutoModelForSeq2SeqLM"]
 
-SUPPORTED = ("bert", "gpt2")
+SUPPORTED = ("bert", "gpt2", "marian")
 
 
 def _model_type(directory: str, what: str) -> str:
@@ -44,12 +47,13 @@ def _model_type(directory: str, what: str) -> str:
 
 class AutoConfig:
     @staticmethod
-    def from_pretrained(directory, **overrides) -> BertConfig | GPTConfig:
-        """config.json as a BertConfig or GPTConfig."""
+    def from_pretrained(directory, **overrides) -> BertConfig | GPTConfig | MarianConfig:
+        """config.json as a BertConfig, GPTConfig or MarianConfig."""
         directory = check_directory(directory, "AutoConfig.from_pretrained")
         model_type = _model_type(directory, "AutoConfig")
         raw, source = read_config(directory), os.path.join(directory, CONFIG_NAME)
-        convert = bert_config_from_hf if model_type == "bert" else gpt_config_from_hf
+        convert = {"bert": bert_config_from_hf, "gpt2": gpt_config_from_hf,
+                   "marian": marian_config_from_hf}[model_type]
         return convert(raw, source, **overrides)
 
 
@@ -93,8 +97,13 @@ class AutoModelForCausalLM(_AutoModelBase):
     _mapping = {"gpt2": GPT}
 
 
+class AutoModelForSeq2SeqLM(_AutoModelBase):
+    """The encoder–decoder for translation (§2.3, §6): minigrad's MarianMTModel."""
+    _mapping = {"marian": MarianMTModel}
+
+
 _AUTO_MODELS = (AutoModel, AutoModelForSequenceClassification, AutoModelForMaskedLM,
-                AutoModelForCausalLM)
+                AutoModelForCausalLM, AutoModelForSeq2SeqLM)
 
 _BERT_CLASSES = ("BertTokenizer", "BertTokenizerFast", "DistilBertTokenizer", "DistilBertTokenizerFast")
 _GPT2_CLASSES = ("GPT2Tokenizer", "GPT2TokenizerFast")
@@ -124,11 +133,20 @@ class AutoTokenizer:
             kind = "bert"
         elif cls_name in _GPT2_CLASSES:
             kind = "gpt2"
+        elif cls_name == "MarianTokenizer":
+            kind = "marian"
         elif cls_name is not None:
             raise PretrainedError(f"{path}: tokenizer_class '{cls_name}' is not supported by minigrad "
                                   f"(supported: {', '.join(_BERT_CLASSES + _GPT2_CLASSES)})")
         elif os.path.isfile(os.path.join(directory, CONFIG_NAME)):
             kind = _model_type(directory, "AutoTokenizer")
+        if kind == "marian":                 # source.spm + target.spm + vocab.json
+            try:
+                from ..tokenizers import MarianTokenizer
+            except ImportError:
+                raise PretrainedError(f"AutoTokenizer: '{directory}' is a Marian directory, and this "
+                                      f"minigrad has no MarianTokenizer") from None
+            return MarianTokenizer.from_pretrained(directory, **kwargs)
         has = {n: os.path.isfile(os.path.join(directory, n)) for n in ("vocab.txt", "vocab.json", "merges.txt")}
         if kind is None:
             kind = "bert" if has["vocab.txt"] else "gpt2" if has["vocab.json"] else None

@@ -86,3 +86,32 @@ class SequenceClassifierOutput(ModelOutput):
     logits: Optional[Any] = None
     hidden_states: Optional[tuple] = None
     attentions: Optional[tuple] = None
+
+
+@dataclass
+class BaseModelOutput(ModelOutput):
+    """An encoder's output (MarianEncoder): last_hidden_state (B, S, d); hidden_states
+    (layers + 1 tensors, the embeddings first) and attentions (layers tensors (B, nh, S, S))
+    on request."""
+    last_hidden_state: Optional[Any] = None
+    hidden_states: Optional[tuple] = None
+    attentions: Optional[tuple] = None
+
+
+@dataclass
+class Seq2SeqLMOutput(ModelOutput):
+    """MarianMTModel (encoder–decoder, §3.1): logits (B, T, V) for the decoder positions; loss
+    when labels were given (-100 = ignored); past_key_values when use_cache (one tuple per
+    decoder layer: self-attention k, v (B, nh, T_past, hs), then cross-attention k, v
+    (B, nh, S, hs), computed once from the encoder output).  On request: decoder_attentions
+    (B, nh, T, T_past + T), cross_attentions (B, nh, T, S), encoder_attentions (B, nh, S, S),
+    and the hidden states of both stacks; encoder_last_hidden_state (B, S, d) always."""
+    loss: Optional[Any] = None
+    logits: Optional[Any] = None
+    past_key_values: Optional[tuple] = None
+    decoder_hidden_states: Optional[tuple] = None
+    decoder_attentions: Optional[tuple] = None
+    cross_attentions: Optional[tuple] = None
+    encoder_last_hidden_state: Optional[Any] = None
+    encoder_hidden_states: Optional[tuple] = None
+    encoder_attentions: Optional[tuple] = None

@@ -216,6 +216,9 @@ RULES = {
     "gpt2": NameRules("transformer", skip=(".attn.bias", ".attn.masked_bias"),
                       transpose=(".attn.c_attn.weight", ".attn.c_proj.weight",
                                  ".mlp.c_fc.weight", ".mlp.c_proj.weight")),
+    # Marian: the names are minigrad's own; the sinusoidal embed_positions.weight that older
+    # files hold is recomputed (a non-persistent buffer), so it lands in unexpected_keys
+    "marian": NameRules("model"),
 }
 
 
@@ -345,10 +348,11 @@ def model_type_of(config: dict, source: str = CONFIG_NAME) -> str:
     model_type = config.get("model_type")
     if model_type is None:
         for arch in config.get("architectures") or []:
-            for prefix, mt in (("Bert", "bert"), ("GPT2", "gpt2")):
+            for prefix, mt in (("Bert", "bert"), ("GPT2", "gpt2"), ("Marian", "marian")):
                 if str(arch).startswith(prefix):
                     return mt
-        raise PretrainedError(f"{source}: no 'model_type' (minigrad supports 'bert' and 'gpt2')")
+        raise PretrainedError(f"{source}: no 'model_type' (minigrad supports 'bert', 'gpt2' and "
+                              f"'marian')")
     return model_type
 
 
@@ -425,6 +429,66 @@ def bert_config_to_hf(config, architecture: str) -> dict:
     return d
 
 
+_MARIAN_GENERATION_KEYS = ("num_beams", "max_length", "length_penalty", "early_stopping",
+                           "bad_words_ids", "forced_eos_token_id", "eos_token_id", "pad_token_id",
+                           "decoder_start_token_id")
+
+
+def marian_config_from_hf(config: dict, source: str = CONFIG_NAME, **overrides):
+    """MarianConfig from config.json (the names are Hugging Face's); refuses what minigrad's
+    Marian does not compute."""
+    from .marian import MarianConfig
+    d = {**config, **overrides}
+    for key, bad in (("normalize_embedding", True), ("is_encoder_decoder", False),
+                     ("add_bias_logits", True)):
+        if d.get(key) is bad:
+            raise PretrainedError(f"{source}: {key}={bad!r} is not supported by minigrad's Marian")
+    for key in ("eos_token_id", "forced_eos_token_id"):
+        if isinstance(d.get(key), list):
+            if len(d[key]) != 1:
+                raise PretrainedError(f"{source}: {key}={d[key]!r}: minigrad's Marian takes one id")
+            d[key] = d[key][0]
+    try:
+        return MarianConfig.from_dict(d)
+    except (TypeError, ValueError) as e:
+        raise PretrainedError(f"{source}: {e}") from None
+
+
+def read_generation_config(directory: str, config: dict) -> dict:
+    """generation_config.json's decoding settings (num_beams, max_length, bad_words_ids, ...),
+    or those that an older config.json holds itself."""
+    path = os.path.join(directory, "generation_config.json")
+    source = config
+    if os.path.isfile(path):
+        try:
+            with open(path, encoding="utf-8") as f:
+                source = json.load(f)
+        except (json.JSONDecodeError, UnicodeDecodeError) as e:
+            raise PretrainedError(f"{path}: not valid JSON ({e})") from None
+        if not isinstance(source, dict):
+            raise PretrainedError(f"{path}: expected a JSON object")
+    return {k: source[k] for k in _MARIAN_GENERATION_KEYS if source.get(k) is not None}
+
+
+def marian_config_to_hf(model) -> dict:
+    c = model.config
+    if c.normalize_before or c.position_embedding_type != "sinusoidal":
+        warnings.warn("save_pretrained: this Marian model uses "
+                      + " and ".join(w for w, on in (("pre-LN (normalize_before)", c.normalize_before),
+                                                     ("learned positions", c.position_embedding_type
+                                                      != "sinusoidal")) if on)
+                      + ", which transformers' MarianMTModel ignores (it is post-LN with sinusoidal "
+                        "positions): the directory loads correctly in minigrad only",
+                      UserWarning, stacklevel=_user_stacklevel())
+    d = c.to_dict()
+    d.update(model_type="marian", architectures=["MarianMTModel"], is_encoder_decoder=True)
+    return d
+
+
+_CONFIG_FROM_HF = {"bert": bert_config_from_hf, "gpt2": gpt_config_from_hf,
+                   "marian": marian_config_from_hf}
+
+
 # ----------------------------------------------------------------------------------------
 # the hooks the model classes inherit: Model.from_pretrained(dir), model.save_pretrained(dir)
 # ----------------------------------------------------------------------------------------
@@ -453,14 +517,13 @@ class PreTrainedMixin:
             raise PretrainedError(f"{source}: model_type is '{model_type}', but {cls.__name__} is a "
                                   f"'{cls.model_type}' model; use the Auto classes "
                                   f"(minigrad.models.AutoModel...) to pick the class by model_type")
-        if model_type == "bert":
-            config = bert_config_from_hf(raw, source, **config_overrides)
-        else:
-            config = gpt_config_from_hf(raw, source, **config_overrides)
+        config = _CONFIG_FROM_HF[model_type](raw, source, **config_overrides)
         checkpoint, weights_path = read_weights(directory)   # read first: errors before building
         model = cls(config)
         if model_type == "gpt2":
             model.hf_config = {**raw, **config_overrides}   # GPTConfig keeps no extra fields
+        if model_type == "marian":
+            model.generation_config = read_generation_config(directory, raw)
         info = load_into(model, checkpoint, RULES[model_type], weights_path, ignore_mismatched_sizes)
         if dtype is not None:
             model.to(dtype)
@@ -505,10 +568,15 @@ def save_pretrained(obj, directory) -> list[str]:
         return [os.path.join(directory, n) for n in names if os.path.exists(os.path.join(directory, n))]
     model_type = getattr(obj, "model_type", None)
     if model_type not in RULES:
-        raise TypeError(f"save_pretrained: expected a minigrad BERT or GPT model or a tokenizer, "
-                        f"got {type(obj).__name__}")
+        raise TypeError(f"save_pretrained: expected a minigrad BERT, GPT or Marian model or a "
+                        f"tokenizer, got {type(obj).__name__}")
     if model_type == "bert":
         config = bert_config_to_hf(obj.config, type(obj).__name__)
+    elif model_type == "marian":
+        config = marian_config_to_hf(obj)
+        generation = {**{k: getattr(obj.config, k) for k in _MARIAN_GENERATION_KEYS[5:]},
+                      **getattr(obj, "generation_config", {})}
+        _write_json(os.path.join(directory, "generation_config.json"), generation)
     else:
         config = gpt_config_to_hf(obj.config, getattr(obj, "hf_config", None))
     weights = os.path.join(directory, WEIGHTS_NAME)

@@ -37,10 +37,16 @@ def tanh(x):
     return x.tanh()
 
 
+def silu(x):
+    """SiLU / swish, x·σ(x) (Marian's "swish", the OPUS-MT models' activation)."""
+    return x * x.sigmoid()
+
+
 # Hugging Face's names (config.hidden_act / activation_function) -> functions.  Plain functions,
 # not lambdas, so modules holding them can be pickled.
 _ACTIVATIONS = {"gelu": gelu, "gelu_new": gelu_new, "gelu_tanh": gelu_new,
-                "gelu_pytorch_tanh": gelu_new, "relu": relu, "tanh": tanh}
+                "gelu_pytorch_tanh": gelu_new, "relu": relu, "tanh": tanh,
+                "silu": silu, "swish": silu}
 
 
 def get_activation(name: str):
