@@ -5,6 +5,8 @@
 * ``BertTokenizer``: BERT's WordPiece from a ``vocab.txt``, with the same ids as Hugging Face's.
 * ``SentencePieceTokenizer``: a SentencePiece ``.model``/``.spm`` file read from scratch (unigram
   Viterbi or BPE), with the same ids as the ``sentencepiece`` package.
+* ``MarianTokenizer``: the OPUS-MT translation models' tokenizer (source.spm, target.spm, vocab.json),
+  with the same ids as Hugging Face's.
 
 All three are called the same way (``base.Tokenizer.__call__``)::
 
@@ -18,7 +20,8 @@ from .base import Encoding, Tokenizer
 from .bert import BertTokenizer
 from .bpe import BPETokenizer
 from .char import CharTokenizer
+from .marian import MarianTokenizer
 from .sentencepiece import SentencePieceTokenizer
 
 __all__ = ["Tokenizer", "Encoding", "CharTokenizer", "BPETokenizer", "BertTokenizer",
-           "SentencePieceTokenizer"]
+           "SentencePieceTokenizer", "MarianTokenizer"]
