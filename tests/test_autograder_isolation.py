@@ -346,3 +346,9 @@ def test_the_grader_never_unpickles():
         text = path.read_text(encoding="utf-8")
         assert not re.search(r"\bimport pickle\b|pickle\.loads?\(|allow_pickle=True|np\.load\(",
                              text), path.name
+
+
+def test_a_bad_isolation_setting_is_a_usage_error(monkeypatch, capsys):
+    monkeypatch.setenv(isolation.ISOLATION_ENV, "thread")
+    assert autograder.main(["check", "3", "--file", str(SOLUTION_3)]) == 2
+    assert isolation.ISOLATION_ENV in capsys.readouterr().err

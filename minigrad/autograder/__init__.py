@@ -44,6 +44,7 @@ from pathlib import Path
 from .core import (CRASHED, FAILED, NO_HINTS, NUDGE, PASSED, TIMEOUT, TODO, WHAT, CheckFailed,
                    Lesson, LessonReport, LoadError, Task, TaskResult, format_output, format_table,
                    grade_lesson, load_exercises, run_lesson, run_task)
+from . import isolation
 from .isolation import StudentProcess
 
 __all__ = ["main", "lessons", "get_lesson", "find_exercises", "solution_path", "run_lesson",
@@ -179,6 +180,7 @@ def main(argv=None) -> int:
         from . import grade
         try:
             hints = _hint_level(args)
+            isolation.launcher()                   # a bad $MINIGRAD_GRADER_ISOLATION is a usage error
         except ValueError as e:
             print(f"minigrad lesson: error: {e.args[0]}", file=sys.stderr)
             return 2
@@ -186,6 +188,7 @@ def main(argv=None) -> int:
     try:
         lesson = get_lesson(args.lesson)
         hints = _hint_level(args)
+        isolation.launcher()
         if args.timeout is not None and not args.timeout > 0:
             raise ValueError("--timeout must be a positive number of seconds")
     except (KeyError, ValueError) as e:
