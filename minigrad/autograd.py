@@ -14,7 +14,13 @@ why the walk visits nodes in reverse topological order (every consumer before it
 This file holds:
   * grad mode (`no_grad`, `enable_grad`, `set_grad_enabled`),
   * anomaly mode (`detect_anomaly`), which names the op that first produced NaN/Inf,
-  * the engine (`run_backward`) used by `Tensor.backward` and by `grad`.
+  * the engine (`run_backward`) used by `Tensor.backward` and by `grad`,
+  * two hooks for data-parallel training (§8, minigrad.distributed), as PyTorch's
+    `Tensor.register_post_accumulate_grad_hook` and the engine's `queue_callback`: a leaf's
+    hook runs once per backward, as soon as its gradient is complete (every node that feeds
+    it has run), so its all-reduce can start while the rest of backward still runs; a queued
+    callback runs when the outermost backward ends.  With no hook registered the engine does
+    no extra work.
 
 Two safety rules, as in PyTorch:
   * After a backward without `retain_graph=True` every node it ran is *released*: it drops
@@ -48,6 +54,8 @@ class _Mode:
     anomaly = False       # check every forward output and backward gradient for NaN/Inf?
     in_backward_rule = False  # inside a node's backward: anomaly checks its result, not its steps
     version_clock = 0     # counts in-place ops; nodes and changed tensors note its value
+    leaf_hooks = 0        # post-accumulate-grad hooks registered on leaves (0: the engine skips them)
+    backward_depth = 0    # run_backward calls in progress (a checkpointed block's recompute nests)
 
 
 mode = _Mode()
@@ -206,6 +214,25 @@ def sum_to_shape(grad, shape: tuple):
 
 def run_backward(roots, seeds, create_graph=False, capture=None, accumulate=True,
                  retain_graph=None):
+    """Propagate `seeds` back through the graph (see _run_backward); then, at the end of the
+    outermost backward, the callbacks that hooks queued (queue_callback)."""
+    mode.backward_depth += 1
+    try:
+        results = _run_backward(roots, seeds, create_graph, capture, accumulate, retain_graph)
+    except BaseException:
+        if mode.backward_depth == 1:
+            _callbacks.clear()          # a failed backward runs none of them
+        raise
+    finally:
+        mode.backward_depth -= 1
+    if mode.backward_depth == 0:
+        while _callbacks:
+            _callbacks.pop(0)()
+    return results
+
+
+def _run_backward(roots, seeds, create_graph=False, capture=None, accumulate=True,
+                  retain_graph=None):
     """Propagate `seeds` (gradients of `roots`) back through the graph.
 
     roots:        output tensors;  seeds: dL/d(root) for each, same shapes.
@@ -243,9 +270,19 @@ def run_backward(roots, seeds, create_graph=False, capture=None, accumulate=True
             grads[key] = grads[key] + seed if key in grads else seed
             root_nodes.append(root._node)
 
-        for node in topological_order(root_nodes):
+        order = topological_order(root_nodes)
+        pending = None
+        if mode.leaf_hooks and accumulate:
+            pending = _hooked_leaf_edges(order)
+            for root in roots:
+                if root._node is None and id(root) not in pending:
+                    _fire_leaf_hooks(root)      # a hooked leaf asked for its own gradient
+            pending = pending or None           # no hooked leaf in this graph: no bookkeeping
+        for node in order:
             grad = grads.pop(id(node), None)
             if grad is None:
+                if pending is not None:
+                    _count_down(node, pending)
                 continue
             if node.stamp != clock:   # released, or an in-place op ran since it was recorded
                 check_saved_versions(node)
@@ -274,6 +311,8 @@ def run_backward(roots, seeds, create_graph=False, capture=None, accumulate=True
                     grads[key] = grads[key] + g if key in grads else g
                 else:
                     _accumulate(grads, owned, id(t._node), g)
+            if pending is not None:
+                _count_down(node, pending)
             if not retain_graph:      # release(node), inlined: this loop is the engine's cost
                 node.__dict__ = _RELEASED
     return results
@@ -349,6 +388,77 @@ def _accumulate(grads, owned, key, g):
         return
     grads[key] = acc + g                             # a new array, ours from now on
     owned.add(key)
+
+
+# ----------------------------------------------------------------------------------------
+# Hooks for data-parallel training (minigrad.distributed.DistributedDataParallel).
+# ----------------------------------------------------------------------------------------
+_callbacks = []   # run, in order, when the outermost backward ends
+
+
+def queue_callback(fn) -> None:
+    """Run `fn()` once the backward now in progress ends (as PyTorch's
+    `Variable._execution_engine.queue_callback`); outside a backward, at once."""
+    if mode.backward_depth == 0:
+        fn()
+    else:
+        _callbacks.append(fn)
+
+
+class RemovableHandle:
+    """What register_post_accumulate_grad_hook returns: `.remove()` takes the hook off."""
+
+    def __init__(self, tensor, hook):
+        self.tensor, self.hook = tensor, hook
+
+    def remove(self) -> None:
+        hooks = self.tensor.__dict__.get("_post_accumulate_grad_hooks", [])
+        if self.hook in hooks:
+            hooks.remove(self.hook)
+            mode.leaf_hooks -= 1
+        self.hook = None
+
+
+def register_post_accumulate_grad_hook(tensor, hook) -> RemovableHandle:
+    """hook(tensor) after a backward has added the leaf's whole gradient of this pass into
+    `tensor.grad` (once per backward, however many ops used the leaf).  Not called by
+    `mg.grad`, which accumulates nothing."""
+    if tensor._node is not None:
+        raise RuntimeError("register_post_accumulate_grad_hook: only a leaf tensor (a parameter) "
+                           "accumulates a .grad; this tensor is the result of an op")
+    if not tensor.requires_grad:
+        raise RuntimeError("register_post_accumulate_grad_hook: the tensor does not require grad")
+    tensor.__dict__.setdefault("_post_accumulate_grad_hooks", []).append(hook)
+    mode.leaf_hooks += 1
+    return RemovableHandle(tensor, hook)
+
+
+def _hooked_leaf_edges(order) -> dict:
+    """id(leaf) -> how many edges of the graph lead into it, for the leaves with hooks."""
+    pending = {}
+    for node in order:
+        for t in node.inputs:
+            if t._node is None and t.__dict__.get("_post_accumulate_grad_hooks"):
+                pending[id(t)] = pending.get(id(t), 0) + 1
+    return pending
+
+
+def _count_down(node, pending) -> None:
+    """`node` has delivered its gradients: a hooked leaf whose last edge this was is done."""
+    for t in node.inputs:
+        left = pending.get(id(t))
+        if left is None:
+            continue
+        if left == 1:
+            del pending[id(t)]
+            _fire_leaf_hooks(t)
+        else:
+            pending[id(t)] = left - 1
+
+
+def _fire_leaf_hooks(t) -> None:
+    for hook in list(t.__dict__.get("_post_accumulate_grad_hooks", ())):
+        hook(t)
 
 
 def _deliver_leaf(t, g, accumulate, captured_leaves, results):

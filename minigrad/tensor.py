@@ -517,6 +517,12 @@ class Tensor:
         self.requires_grad = bool(requires_grad)
         return self
 
+    def register_post_accumulate_grad_hook(self, hook):
+        """Call hook(self) each backward, once this leaf's gradient of that pass is complete in
+        `.grad` (as PyTorch's; DistributedDataParallel starts its all-reduce from it).
+        Returns a handle whose .remove() takes the hook off (autograd.py)."""
+        return autograd.register_post_accumulate_grad_hook(self, hook)
+
     def detach(self) -> "Tensor":
         """The same data, cut off from the graph (no gradient flows through it).  It shares
         memory, and so the version counter, with self (an in-place change shows in both)."""
