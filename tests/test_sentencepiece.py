@@ -83,6 +83,15 @@ def test_model_errors(tmp_path):
         sp.id_to_piece(4)
 
 
+def test_add_bos_and_eos():
+    sp = spm(specials() + [(U, -1.0), ("a", -1.0)])
+    assert sp.encode("a", add_bos=True, add_eos=True) == [1, 3, 4, 2]
+    assert sp.encode("", add_bos=True, add_eos=True) == [1, 2]          # <s> first even with no pieces
+    no_bos = spm([("<unk>", 0.0, UNKNOWN), (U, -1.0)])
+    with pytest.raises(ValueError, match="add_bos=True"):
+        no_bos.encode("x", add_bos=True)
+
+
 # ----------------------------------------------------------------- the normaliser
 RULES = {"Ａ": "A", "e\u0301": "é", "\u3000": " ", "ﬁ": "fi", "\x01": "", "a": "1", "ab": "2", "\t": " "}
 

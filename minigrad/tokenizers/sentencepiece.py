@@ -251,11 +251,13 @@ class SentencePieceTokenizer:
         if out_type not in (int, str):
             raise ValueError(f"out_type must be int or str, not {out_type!r}")
         pieces = self._encode_pieces(text)
-        for wanted, name, i, where in ((add_bos, "bos", self.bos_id, 0), (add_eos, "eos", self.eos_id, len(pieces))):
-            if wanted:
-                if i < 0:
-                    raise ValueError(f"add_{name}=True, but this model has no {name} piece as a CONTROL symbol")
-                pieces.insert(where if where == 0 else len(pieces), (self.id_to_piece(i), i))
+        for wanted, name, i in ((add_bos, "bos", self.bos_id), (add_eos, "eos", self.eos_id)):
+            if wanted and i < 0:
+                raise ValueError(f"add_{name}=True, but this model has no {name} piece as a CONTROL symbol")
+        if add_bos:
+            pieces.insert(0, (self.id_to_piece(self.bos_id), self.bos_id))
+        if add_eos:
+            pieces.append((self.id_to_piece(self.eos_id), self.eos_id))
         return [i for _, i in pieces] if out_type is int else [p for p, _ in pieces]
 
     def encode_as_pieces(self, text):
