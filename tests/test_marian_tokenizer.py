@@ -115,6 +115,10 @@ def test_separate_vocabs(marian_dir):
     assert labels == [tgt_vocab[U], tgt_vocab["神"], tgt_vocab["。"], 0]
     assert tok.decode(labels, skip_special_tokens=True) == "神。"     # target vocab + target.spm
     assert tok.get_tgt_vocab() == tgt_vocab and tok.supported_language_codes == []
+    # vocab.json's special ids mean the special tokens, also when decoding with the target vocab.
+    assert tok.pad_token_id == len(src_vocab) - 1 and tgt_vocab["<pad>"] != tok.pad_token_id
+    assert tok.decode([tok.pad_token_id] + labels) == "<pad> 神。</s>"
+    assert tok.decode(np.array([tok.pad_token_id] + labels), skip_special_tokens=True) == "神。"
 
 
 def test_save_pretrained_round_trip(marian_dir, tmp_path):

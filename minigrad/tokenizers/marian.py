@@ -30,7 +30,7 @@ import json
 import os
 import tempfile
 
-from .base import Encoding, Tokenizer
+from .base import Encoding, Tokenizer, _is_int
 from .sentencepiece import SentencePieceTokenizer
 from .spm_normalizer import SPACE_SYMBOL
 
@@ -280,8 +280,9 @@ class MarianTokenizer(Tokenizer):
 
     def _id_to_token(self, i) -> str:
         """An id -> its piece; with separate vocabularies, ids are read in the target vocabulary
-        (what a model generates), as Hugging Face does."""
-        if self.separate_vocabs:
+        (what a model generates), except the special tokens' ids (from vocab.json), which always mean
+        those tokens — as Hugging Face does (its "added tokens" come first)."""
+        if self.separate_vocabs and not (_is_int(i) and int(i) in self._special_ids):
             if isinstance(i, bool) or not 0 <= int(i) < len(self._target_tokens):
                 raise ValueError(f"unknown token id {i}: the target vocabulary has ids "
                                  f"0..{len(self._target_tokens) - 1}")
