@@ -274,6 +274,8 @@ def _run_backward(roots, seeds, create_graph=False, capture=None, accumulate=Tru
         pending = None
         if mode.leaf_hooks and accumulate:
             pending = _hooked_leaf_edges(order)
+            for key in captured_leaves:         # returned, not accumulated: not complete here
+                pending.pop(key, None)
             for root in roots:
                 if root._node is None and id(root) not in pending:
                     _fire_leaf_hooks(root)      # a hooked leaf asked for its own gradient

@@ -26,6 +26,8 @@ from dataclasses import dataclass, field, fields
 import numpy as np
 
 from .. import random as _random
+from ..autograd import is_grad_enabled
+from ..checkpointing import GradientCheckpointing, checkpoint
 from ..nn import functional as F
 from ..nn import init
 from ..nn.attention import merge_heads, scaled_dot_product_attention, split_heads
@@ -203,6 +205,8 @@ class BertLayer(Module):
 
 
 class BertEncoder(Module):
+    gradient_checkpointing = False   # layers under minigrad.checkpointing.checkpoint
+
     def __init__(self, config: BertConfig):
         super().__init__()
         self.layer = ModuleList([BertLayer(config) for _ in range(config.num_hidden_layers)])
@@ -210,8 +214,14 @@ class BertEncoder(Module):
     def forward(self, x, keep_mask=None, output_attentions=False):
         """(B, T, H) -> (last hidden state, every layer's output, every layer's attention)."""
         hidden, atts = [], []
+        recompute = (self.gradient_checkpointing and self.training and is_grad_enabled()
+                     and not output_attentions)
         for layer in self.layer:
-            x, att = layer(x, keep_mask, output_attentions)                           # (B, T, H), (B, nh, T, T)
+            if recompute:                                          # keep only the layer's input
+                x, att = checkpoint(lambda h, m=layer: m(h, keep_mask)[0], x,
+                                    params=layer.parameters()), None
+            else:
+                x, att = layer(x, keep_mask, output_attentions)                       # (B, T, H), (B, nh, T, T)
             hidden.append(x)
             atts.append(att)
         return x, hidden, atts
@@ -247,7 +257,7 @@ def _init_bert_weights(module: Module, std: float):
 
 
 # --- the models -----------------------------------------------------------------------------
-class BertModel(PreTrainedMixin, Module):
+class BertModel(PreTrainedMixin, GradientCheckpointing, Module):
     """The BERT encoder: embeddings, post-LN layers, and (by default) the pooler."""
     model_type = "bert"
 
@@ -328,7 +338,7 @@ class BertOnlyMLMHead(Module):
         self.predictions = BertLMPredictionHead(config, word_embeddings)
 
 
-class BertForMaskedLM(PreTrainedMixin, Module):
+class BertForMaskedLM(PreTrainedMixin, GradientCheckpointing, Module):
     """BERT's pre-training objective (§3.2): predict the masked tokens.
 
         inputs, labels = mask_tokens(ids, mask_token_id=103, vocab_size=V, special_ids=[0, 101, 102])
@@ -357,7 +367,7 @@ class BertForMaskedLM(PreTrainedMixin, Module):
                               attentions=out.attentions)
 
 
-class BertForSequenceClassification(PreTrainedMixin, Module):
+class BertForSequenceClassification(PreTrainedMixin, GradientCheckpointing, Module):
     """Fine-tuning for classification (§3.3, §5): logits = classifier(dropout(pooler_output)).
 
     With labels: cross-entropy for num_labels > 1, mean squared error for num_labels == 1

@@ -23,7 +23,8 @@ from dataclasses import asdict, dataclass, fields
 import numpy as np
 
 from .. import random as _random
-from ..autograd import no_grad
+from ..autograd import is_grad_enabled, no_grad
+from ..checkpointing import GradientCheckpointing, checkpoint
 from ..nn import functional as F
 from ..nn import init
 from ..nn.attention import merge_heads, scaled_dot_product_attention, split_heads
@@ -136,7 +137,7 @@ class Block(Module):
         return x, att, present
 
 
-class GPT(PreTrainedMixin, Module):
+class GPT(PreTrainedMixin, GradientCheckpointing, Module):
     """A GPT-2-architecture language model.
 
         config = GPTConfig(vocab_size=65, n_layer=4, n_head=4, n_embd=128, block_size=64)
@@ -144,8 +145,10 @@ class GPT(PreTrainedMixin, Module):
         out = model(idx, targets)            # out.logits (B, T, V), out.loss
         model.generate(idx, max_new_tokens=50, temperature=0.8, top_k=10)
         GPT.from_pretrained(directory)   # a Hugging Face GPT-2 directory (see pretrained.py)
+        model.gradient_checkpointing_enable()   # recompute each block in backward (§8 memory)
     """
     model_type = "gpt2"
+    gradient_checkpointing = False   # blocks under minigrad.checkpointing.checkpoint
 
     def __init__(self, config: GPTConfig):
         super().__init__()
@@ -203,11 +206,17 @@ class GPT(PreTrainedMixin, Module):
         x = tr.drop(tr.wte(idx) + tr.wpe(pos))                   # (B, T, C)
 
         hidden, atts, presents = [], [], []
+        recompute = (self.gradient_checkpointing and self.training and is_grad_enabled()
+                     and not use_cache and not output_attentions and past_key_values is None)
         for i, block in enumerate(tr.h):
             if output_hidden_states:
                 hidden.append(x)
             layer_past = None if past_key_values is None else past_key_values[i]
-            x, att, present = block(x, layer_past, use_cache, output_attentions)  # (B, T, C)
+            if recompute:                                        # keep only the block's input
+                x, att, present = checkpoint(lambda h, b=block: b(h)[0], x,
+                                             params=block.parameters()), None, None
+            else:
+                x, att, present = block(x, layer_past, use_cache, output_attentions)  # (B, T, C)
             atts.append(att)
             presents.append(present)
         x = tr.ln_f(x)                                           # (B, T, C)

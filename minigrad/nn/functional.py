@@ -213,7 +213,7 @@ def dropout(x: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
         return x
     if p == 1.0:
         return x * 0.0
-    keep = _random.generator().random(x.shape) >= p
+    keep = _random.dropout_keep_mask(x.shape, p)   # minigrad's generator (or per sample, random.py)
     return x * Tensor((keep / (1.0 - p)).astype(x.dtype))
 
 
