@@ -407,7 +407,12 @@ class StudentProcess:
         options = {"path": str(self.path), "workdir": self._workdir,
                    "memory_bytes": int(self.memory_mb * 2 ** 20) if self.memory_mb else None,
                    "file_bytes": int(self.file_mb * 2 ** 20) if self.file_mb else None}
-        self._child = self.launcher.start(options)
+        try:
+            self._child = self.launcher.start(options)
+        except OSError as e:                   # no process to be had (a full process table)
+            self.close()
+            raise ImportFailed("gone", f"the grader could not start a process for your file "
+                                       f"({e})") from None
         self._generation += 1
         self.starts += 1
         try:

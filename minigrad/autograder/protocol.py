@@ -43,8 +43,8 @@ MAGIC = b"MGAG"
 _PREFIX = struct.Struct("<4sIQ")          # magic, header length, body length
 PREFIX_SIZE = _PREFIX.size
 
-MAX_HEADER = 32 * 2 ** 20                 # bytes of JSON in one message
-MAX_BODY = 512 * 2 ** 20                  # bytes of arrays in one message
+MAX_HEADER = 16 * 2 ** 20                 # bytes of JSON in one message
+MAX_BODY = 128 * 2 ** 20                  # bytes of arrays in one message
 MAX_DEPTH = 64                            # nesting of a value (deeper: sent as an object)
 MAX_REPR = 240                            # characters of an object's repr
 

@@ -177,8 +177,8 @@ def _run_child(sock, options: dict, forked: bool) -> None:
     import tempfile
     tempfile.tempdir = None
     os.environ["MINIGRAD_BACKEND"] = "numpy"
+    preload()              # (forked: imported already) before the limits: they count from here
     limits = apply_limits(options.get("memory_bytes"), options.get("file_bytes"))
-    preload()
     serve_student(sock, Path(options["path"]), limits)
 
 
