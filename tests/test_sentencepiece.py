@@ -16,7 +16,7 @@ import math
 import pytest
 from hypothesis import given, strategies as st
 
-from fixtures.spm_models import (BYTE, CONTROL, NORMAL, UNKNOWN, UNUSED, USER_DEFINED, build_charsmap,
+from fixtures.spm_models import (BYTE, NORMAL, UNKNOWN, UNUSED, USER_DEFINED, build_charsmap,
                                  model_bytes, specials, write_model)
 from minigrad.tokenizers import SentencePieceTokenizer
 from minigrad.tokenizers import protobuf as pb

@@ -7,39 +7,23 @@ normaliser without dummy prefix, and whitespace-as-suffix. minigrad must give th
 every line, and decode every id sequence to the same text.
 """
 
-import gzip
-import os
 import random
 from pathlib import Path
 
 import pytest
 
-from fixtures.spm_models import (UNUSED, build_charsmap, model_bytes, specials)
+from fixtures.corpora import chinese, english
+from fixtures.spm_models import UNUSED, build_charsmap, model_bytes, specials
 from minigrad.tokenizers import SentencePieceTokenizer
 from minigrad.tokenizers.protobuf import read_model_proto
 
 pytestmark = pytest.mark.interop
 spm = pytest.importorskip("sentencepiece")
 
-CORPORA = Path(__file__).resolve().parents[1] / "minigrad" / "data" / "corpora"
 U = "\u2581"
 
-
-def _english() -> list[str]:
-    with gzip.open(CORPORA / "kjv.tsv.gz", "rt", encoding="utf-8") as f:
-        next(f)                                        # header: book chapter verse text
-        return [line.rstrip("\n").split("\t")[3] for line in f]
-
-
-def _chinese() -> list[str]:
-    lines = []
-    for name in ("tang300.txt", "song100.txt"):
-        lines += [t.strip() for t in (CORPORA / name).read_text(encoding="utf-8").splitlines() if t.strip()]
-    return lines
-
-
-EN = _english()
-ZH = _chinese()
+EN = english()
+ZH = chinese()
 EN_TEST = EN[::10]                                     # 3,110 verses from every book
 ZH_TEST = ZH                                           # 3,2xx lines of poems, titles, authors
 TRICKY = [
