@@ -1,7 +1,8 @@
 """SentencePiece parity with the ``sentencepiece`` package (skipped when it is not installed).
 
 Real models are trained with ``sentencepiece.SentencePieceTrainer`` on the bundled corpora — KJV
-verses (English) and the Tang/Song poems (Chinese) — with the default ``nmt_nfkc`` normaliser,
+verses (English) and the Tang/Song poems (Chinese; the test lines add CUV verses when
+corpora/cuv.tsv.gz is bundled) — with the default ``nmt_nfkc`` normaliser,
 unigram and BPE, byte fallback off and on, plus user-defined/control symbols, the identity
 normaliser without dummy prefix, and whitespace-as-suffix. minigrad must give the same ids on
 every line, and decode every id sequence to the same text.
@@ -12,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from fixtures.corpora import chinese, english
+from fixtures.corpora import chinese, cuv, english
 from fixtures.spm_models import UNUSED, build_charsmap, model_bytes, specials
 from minigrad.tokenizers import SentencePieceTokenizer
 from minigrad.tokenizers.protobuf import read_model_proto
@@ -24,8 +25,8 @@ U = "\u2581"
 
 EN = english()
 ZH = chinese()
-EN_TEST = EN[::10]                                     # 3,110 verses from every book
-ZH_TEST = ZH                                           # 3,2xx lines of poems, titles, authors
+EN_TEST = EN[::10]                                     # 3,111 verses from every book
+ZH_TEST = ZH + cuv()[::10]                             # 2,827 lines of poems (+ ~3,100 CUV verses once bundled)
 TRICKY = [
     "", " ", "   ", "\t\n", "Hello  world ", "  ｆｕｌｌ\u3000ｗｉｄｔｈ ①②③ ﬁ ﬂ ㈱ ½ ™ ｶﾞ",
     "e\u0301 A\u030a \u212b café naïve", "a\u00a0b\u200bc\ufeffd\u2028e", "\x01\x02x\x7f",
