@@ -23,3 +23,4 @@ from .pretrained import (NewlyInitializedWarning, PretrainedError, package_model
 from .auto import (AutoConfig, AutoModel, AutoModelForCausalLM, AutoModelForMaskedLM,
                    AutoModelForSeq2SeqLM, AutoModelForSequenceClassification, AutoTokenizer)
 from .sentence import SentenceEncoder, cos_sim
+from ..tokenizers.marian import MarianTokenizer  # noqa: F401 (issue 13's name: minigrad.models.MarianTokenizer)
