@@ -89,3 +89,16 @@ def test_decode_as_hugging_face(dirs, separate):
                     hf.decode(ids, skip_special_tokens=skip, **kw), (ids, skip, use_source)
     batch = np.asarray(hf(TARGETS[:20], padding=True)["input_ids"])
     assert ours.batch_decode(batch, skip_special_tokens=True) == hf.batch_decode(batch, skip_special_tokens=True)
+
+
+@pytest.mark.parametrize("separate", [False, True])
+def test_hugging_face_reads_our_saved_directory(dirs, separate, tmp_path):
+    ours, hf = dirs[separate]
+    ours.save_pretrained(tmp_path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        again = transformers.MarianTokenizer.from_pretrained(tmp_path)
+    for text in SOURCES[:100]:
+        assert again(text)["input_ids"] == hf(text)["input_ids"]
+    for text in TARGETS[:100]:
+        assert again(text_target=text)["input_ids"] == hf(text_target=text)["input_ids"]
