@@ -149,6 +149,9 @@ def test_a_task_that_swallows_every_exception_still_times_out(tmp_path):
     assert statuses == [TIMEOUT, FAILED, FAILED, FAILED], statuses
     assert report.results[0].check == "took longer than 1 s"
     assert report.processes == 2                 # killed, and a fresh one for the other tasks
+    assert autograder.main(["check", "3", "--file", str(path), "--task", "3.1",
+                            "--timeout", "0.5"]) == 1
+    assert autograder.main(["check", "3", "--file", str(path), "--timeout", "0"]) == 2
 
 
 def test_a_fake_table_printed_by_the_file_is_shown_as_its_output(tmp_path, capsys):
