@@ -137,7 +137,7 @@ class MarianConfig:
     def small(cls, vocab_size: int, decoder_vocab_size: int | None = None, pad_token_id: int = 0,
               eos_token_id: int = 1, d_model: int = 128, layers: int = 2, heads: int = 4,
               **kw) -> "MarianConfig":
-        """A small model to train from scratch (2+2 layers of width 128 by default, ~0.7M
+        """A small model to train from scratch (2+2 layers of width 128 by default, 0.9M
         parameters plus the embeddings), with pre-LN, which trains more stably than the
         original post-LN at small batch sizes.  Other fields as keywords."""
         shared = decoder_vocab_size is None or decoder_vocab_size == vocab_size
@@ -363,7 +363,7 @@ def _keep_mask(mask, shape, what: str):
     return (m != 0)[:, None, None, :]
 
 
-def _check_ids(ids, what: str, vocab: int):
+def _check_ids(ids, what: str):
     ids = as_tensor(ids)
     if ids.dtype.kind not in "iu":
         raise TypeError(f"Marian: {what} must hold integer token ids, got {ids.dtype}")
@@ -387,7 +387,7 @@ class MarianEncoder(Module):
 
     def forward(self, input_ids, attention_mask=None, output_attentions: bool = False,
                 output_hidden_states: bool = False) -> BaseModelOutput:
-        input_ids = _check_ids(input_ids, "input_ids", self.config.vocab_size)
+        input_ids = _check_ids(input_ids, "input_ids")
         B, S = input_ids.shape
         keep = _keep_mask(attention_mask, (B, S), "attention_mask")          # (B, 1, 1, S)
         x = self.embed_tokens(input_ids)                                     # (B, S, d)
@@ -429,7 +429,7 @@ class MarianDecoder(Module):
         past_key_values: one (self k, self v, cross k, cross v) per layer from an earlier call;
         input_ids then hold only the new tokens, whose positions continue after the cached ones.
         attention_mask (B, T_past + T): target padding, 1 = real (default: all real)."""
-        input_ids = _check_ids(input_ids, "decoder_input_ids", self.config.decoder_vocab_size)
+        input_ids = _check_ids(input_ids, "decoder_input_ids")
         B, T = input_ids.shape
         past = 0 if past_key_values is None else past_key_values[0][0].shape[2]
         memory = as_tensor(encoder_hidden_states)                            # (B, S, d)
