@@ -10,7 +10,6 @@ import io
 import json
 import os
 import struct
-import sys
 import textwrap
 import time
 from pathlib import Path
@@ -19,8 +18,7 @@ import numpy as np
 import pytest
 
 from minigrad import autograder
-from minigrad.autograder import (CRASHED, FAILED, PASSED, TIMEOUT, TODO, StudentProcess,
-                                 grade_lesson, protocol)
+from minigrad.autograder import CRASHED, FAILED, PASSED, TIMEOUT, grade_lesson, protocol
 from minigrad.autograder import isolation
 
 ROOT = Path(__file__).resolve().parents[1]

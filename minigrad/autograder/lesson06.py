@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 
 from ..models.bert import BertConfig, BertForSequenceClassification
-from ..nn import functional as F
 from ..tensor import Tensor
 from .core import (CheckFailed, Lesson, assert_close, expect_equal, expect_number, forbid, get,
                    is_tensor, require, type_name)
