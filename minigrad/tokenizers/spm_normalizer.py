@@ -75,6 +75,20 @@ class DoubleArray:
         return results
 
 
+    def has_child(self, prefix: bytes, label: int) -> bool:
+        """Whether the trie continues from ``prefix`` with the byte ``label`` (1..255)."""
+        units, n = self.units, len(self.units)
+        unit = units[0]
+        pos = (unit >> 10) << ((unit & 0x200) >> 6)
+        for byte in prefix + bytes([label]):
+            pos ^= byte
+            if pos >= n or units[pos] & 0x800000FF != byte:
+                return False
+            unit = units[pos]
+            pos ^= (unit >> 10) << ((unit & 0x200) >> 6)
+        return True
+
+
 class Normalizer:
     """Normalise text as SentencePiece does for one ``NormalizerSpec`` (a dict from protobuf.py).
 
@@ -100,10 +114,31 @@ class Normalizer:
             self.trie = DoubleArray(blob[4:4 + trie_size])
             self._replacements = blob[4 + trie_size:]
         self._replacement_cache: dict[int, bytes] = {}
+        self._ascii = self._ascii_table()
         # User-defined symbols, grouped by first byte, longest first (a longest-prefix match).
         self._user: dict[int, list[bytes]] = {}
         for sym in sorted({s.encode("utf-8") for s in user_defined if s}, key=len, reverse=True):
             self._user.setdefault(sym[0], []).append(sym)
+
+    def _ascii_table(self) -> list:
+        """A shortcut for ASCII text (a speed-up only; the result is the same).
+
+        ``table[b]`` is the normalised form of the ASCII byte ``b`` *when the next byte is ASCII
+        too* — or None where the trie has a key ``b`` + another ASCII byte, so the full search is
+        needed. (nmt_nfkc's keys that start with a letter continue with a combining mark, which is
+        never ASCII.)
+        """
+        table: list = []
+        for b in range(128):
+            if self.trie is None:
+                table.append(bytes([b]))
+                continue
+            if any(self.trie.has_child(bytes([b]), c) for c in range(1, 128)):
+                table.append(None)
+                continue
+            match = self.trie.common_prefix_search(bytes([b]))
+            table.append(self._replacement(match[0][1]) if match else bytes([b]))
+        return table
 
     def _replacement(self, offset: int) -> bytes:
         out = self._replacement_cache.get(offset)
@@ -115,9 +150,14 @@ class Normalizer:
 
     def normalize_prefix(self, data: bytes, i: int) -> tuple[bytes, int]:
         """Normalise the start of ``data[i:]``: returns ``(replacement bytes, input bytes consumed)``."""
-        for sym in self._user.get(data[i], ()):
+        b = data[i]
+        for sym in self._user.get(b, ()):
             if data.startswith(sym, i):
                 return sym, len(sym)
+        if b < 0x80 and (i + 1 == len(data) or data[i + 1] < 0x80):
+            rep = self._ascii[b]                    # the shortcut: see _ascii_table
+            if rep is not None:
+                return rep, 1
         if self.trie is not None:
             matches = self.trie.common_prefix_search(data, i)
             if matches:
@@ -143,8 +183,13 @@ class Normalizer:
         if self.add_dummy_prefix and not self.treat_whitespace_as_suffix:
             out += space
         is_prev_space = self.remove_extra_whitespaces
+        ascii_table = None if self._user else self._ascii
         while i < n:
-            rep, used = self.normalize_prefix(data, i)
+            b, rep = data[i], None
+            if ascii_table is not None and b < 0x80 and (i + 1 == n or data[i + 1] < 0x80):
+                rep, used = ascii_table[b], 1       # the shortcut for ASCII (see _ascii_table)
+            if rep is None:
+                rep, used = self.normalize_prefix(data, i)
             if is_prev_space:
                 rep = rep.lstrip(b" ")              # no space right after a space
             if rep:
