@@ -217,3 +217,28 @@ def test_transformers_reads_what_minigrad_saves(hf, tmp_path):
         with mg.no_grad():
             got = model(input_ids=ids, attention_mask=mask, decoder_input_ids=dec).logits.data
         assert np.abs(got - want).max() < ATOL, name
+
+
+def test_attention_maps_match_transformers(hf, tmp_path):
+    """output_attentions: encoder self-attention, decoder causal self-attention and
+    cross-attention maps (what the attention explorer and lesson 10 draw)."""
+    torch, transformers = hf
+    _, d = hf_tiny(hf, tmp_path, seed=8, **CONFIGS["shared-gelu"])
+    ref = transformers.MarianMTModel.from_pretrained(d, attn_implementation="eager").eval()
+    model = MarianMTModel.from_pretrained(d)
+    ids, mask = source_batch(np.random.default_rng(8))
+    dec = np.concatenate([np.full((3, 1), 36), np.random.default_rng(9).integers(0, 36, (3, 4))], 1)
+    with torch.no_grad():
+        want = ref(input_ids=torch.tensor(ids), attention_mask=torch.tensor(mask),
+                   decoder_input_ids=torch.tensor(dec), output_attentions=True)
+    with mg.no_grad():
+        got = model(input_ids=ids, attention_mask=mask, decoder_input_ids=dec, output_attentions=True)
+    for field in ("encoder_attentions", "decoder_attentions", "cross_attentions"):
+        w, g = getattr(want, field), getattr(got, field)
+        assert len(w) == len(g) == 2, field
+        for a, b in zip(w, g):
+            real = mask.astype(bool)[:, None, :, None] if field == "encoder_attentions" else slice(None)
+            diff = np.abs(b.data - a.numpy())
+            if field == "encoder_attentions":    # padded queries attend anyhow: compare real ones
+                diff = np.where(real, diff, 0.0)
+            assert diff.max() < 1e-5, field

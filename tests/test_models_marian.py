@@ -532,3 +532,27 @@ def test_small_model_learns_to_copy():
     assert losses[-1] < 0.35 * losses[0]
     out = np.asarray(m.generate(ids[:4], max_new_tokens=6))
     assert (out[:, 1:6] == ids[:4]).mean() > 0.8
+
+
+def test_older_checkpoint_layout_loads(tmp_path):
+    """Files written by older transformers hold the sinusoidal tables and every tied name
+    (lm_head, encoder/decoder embed_tokens): the tables are recomputed, the names fill one
+    Parameter."""
+    m = tiny(seed=9)
+    d = str(tmp_path / "old")
+    m.save_pretrained(d)
+    path = os.path.join(d, "model.safetensors")
+    stored = {k: v for k, v in mg.load(path).items()}
+    shared = stored["model.shared.weight"]
+    stored.update({"lm_head.weight": shared, "model.encoder.embed_tokens.weight": shared,
+                   "model.decoder.embed_tokens.weight": shared,
+                   "model.encoder.embed_positions.weight": mg.tensor(marian_sinusoidal_table(40, 8).astype(np.float32)),
+                   "model.decoder.embed_positions.weight": mg.tensor(marian_sinusoidal_table(40, 8).astype(np.float32))})
+    mg.save(stored, path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")                # nothing is newly initialised
+        back, info = MarianMTModel.from_pretrained(d, output_loading_info=True)
+    assert sorted(info["unexpected_keys"]) == ["model.decoder.embed_positions.weight",
+                                               "model.encoder.embed_positions.weight"]
+    assert info["missing_keys"] == []
+    np.testing.assert_array_equal(back.lm_head.weight.data, m.lm_head.weight.data)
