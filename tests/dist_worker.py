@@ -148,6 +148,14 @@ def scenario_main(args) -> dict:
                    "state_bytes": dist.all_gather(np.array([zopt.state_bytes()]))[:, 0].tolist(),
                    "full_state_bytes": full_bytes, "numel": zopt.numel}
     out["unused"] = scenario_unused()
+    # overlap: with small buckets, all but the last bucket start inside backward
+    model = make_model("gpt", "float64")
+    for overlap in (True, False):
+        ddp = dist.DistributedDataParallel(model, bucket_cap_mb=0.004, overlap=overlap)
+        loss_fn(ddp, dist.shard_batch(global_batch("gpt", 0, B)))[0].backward()
+        out[f"overlap_{overlap}"] = dict(ddp.last_step)
+        for h in ddp._handles:
+            h.remove()
     return out
 
 

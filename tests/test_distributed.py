@@ -114,6 +114,8 @@ def test_buckets_reverse_order_and_cap():
     ps = [mg.nn.Parameter(np.zeros(n, dtype=np.float32)) for n in (10, 10, 300, 10, 10)]
     buckets = _make_buckets(ps, cap_bytes=100)                    # 25 float32 per bucket
     assert [[p.data.size for p in b.params] for b in buckets] == [[10, 10], [300], [10, 10]]
+    first = _make_buckets(ps, cap_bytes=2000, first_cap_bytes=40)   # PyTorch's small first bucket
+    assert [[p.data.size for p in b.params] for b in first] == [[10], [10, 300, 10, 10]]
     assert buckets[0].params[0] is ps[-1]                         # the last parameter first
     assert [b.nbytes for b in buckets] == [80, 1200, 80]
     assert buckets[1].offsets.tolist() == [0, 300]

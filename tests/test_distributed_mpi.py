@@ -98,6 +98,15 @@ def test_zero1_equals_ddp_and_shards_the_state(main_results):
     assert sum(r["state_bytes"]) == full
 
 
+def test_buckets_start_during_backward(main_results):
+    """Every bucket starts its all-reduce from a hook inside backward (the last one when the
+    embedding's gradient is complete, at the very end); with overlap=False none does."""
+    on, off = main_results["overlap_True"], main_results["overlap_False"]
+    assert on["buckets"] >= 5
+    assert on["started_in_backward"] == on["buckets"], on
+    assert off["started_in_backward"] == 0, off
+
+
 def test_unused_parameters_do_not_deadlock(main_results):
     r = main_results["unused"]
     assert r["a_diff"] <= 1e-15 and r["b_diff"] <= 1e-15, r   # b: used by rank 0 only

@@ -14,7 +14,8 @@ weights, and they stay identical without ever being sent again.
 Buckets (PyTorch's bucket_cap_mb, Horovod's tensor fusion).  One all-reduce per parameter
 would pay the latency of a collective ~150 times per step; one for all of them could only
 start after the whole backward.  So parameters are packed, in *reverse* order (backward
-produces the last layer's gradients first), into buckets of at most `bucket_cap_mb` MB, and
+produces the last layer's gradients first), into buckets of at most `bucket_cap_mb` MB (the
+first one at most 1 MiB, as in PyTorch, so that communication starts early), and
 a bucket's all-reduce (non-blocking, MPI Iallreduce) starts as soon as all its gradients
 are complete: the engine calls a hook per parameter at that moment
 (Tensor.register_post_accumulate_grad_hook, autograd.py).  While backward computes the
@@ -193,6 +194,7 @@ class DistributedDataParallel(Module):
     def _finish(self) -> None:
         """End of backward: start what is left, wait for everything, average."""
         t0 = time.perf_counter()
+        started_in_backward = self._next
         used = np.array([p.grad is not None for p in self._params], dtype=np.uint8)
         used_request = comm.iall_reduce(used, "max")      # -> used by some rank
         for b in self.buckets[self._next:]:
@@ -210,20 +212,28 @@ class DistributedDataParallel(Module):
         t1 = time.perf_counter()
         self._active = False
         self.last_step = {"hooks_s": t0 - self._t_begin, "wait_s": t1 - t0,
-                          "progress_s": self._comm_busy, "buckets": len(self.buckets)}
+                          "progress_s": self._comm_busy, "buckets": len(self.buckets),
+                          "started_in_backward": started_in_backward}
 
     def extra_repr(self) -> str:
         return (f"world_size={self.world_size}, buckets={len(self.buckets)}, "
                 f"bucket_cap_mb={self.bucket_cap_mb:g}, overlap={self.overlap}")
 
 
-def _make_buckets(params, cap_bytes: int) -> list:
+FIRST_BUCKET_BYTES = 1024 * 1024   # PyTorch's _DEFAULT_FIRST_BUCKET_BYTES
+
+
+def _make_buckets(params, cap_bytes: int, first_cap_bytes: int | None = None) -> list:
     """Parameters in reverse order, packed greedily into buckets of at most cap_bytes (a
-    parameter larger than the cap gets a bucket of its own); one dtype per bucket."""
+    parameter larger than the cap gets a bucket of its own); one dtype per bucket.  The
+    first bucket is capped at first_cap_bytes (default min(1 MiB, cap), as PyTorch), so the
+    first all-reduce starts early in backward."""
+    first = min(FIRST_BUCKET_BYTES, cap_bytes) if first_cap_bytes is None else first_cap_bytes
     buckets, current, size, dtype = [], [], 0, None
     for p in reversed(params):
         nbytes = p.data.nbytes
-        if current and (size + nbytes > cap_bytes or p.dtype != dtype):
+        cap = first if not buckets else cap_bytes
+        if current and (size + nbytes > cap or p.dtype != dtype):
             buckets.append(_Bucket(current, dtype))
             current, size = [], 0
         current.append(p)

@@ -1,0 +1,224 @@
+"""Data parallelism, ZeRO-1, activation checkpointing and float16, measured (§8 模型规模).
+
+    python benchmarks/bench_distributed.py [--steps 12] [--config small|large] [--json out.json]
+
+Runs (each in processes of its own, so every one gets the thread count it names):
+  1. throughput: GPT training steps (forward, backward, AdamW) on bench_train's config,
+       1 process x 2 threads, global batch B            (numba's and BLAS's thread pools)
+       2 processes x 1 thread, B/2 each, DDP over MPI   (mpiexec -n 2, all-reduce in buckets)
+     tokens/s of the whole job = B * T / (time per step).
+  2. the all-reduce: its exposed time per step (what backward() spends waiting for it at
+     its end) with buckets started during backward (overlap) and with all started at the
+     end (--no-overlap, which exposes all of it); hidden fraction = 1 - overlap / no-overlap.
+     Also the bare all-reduce of the same buckets between idle ranks.
+  3. ZeRO-1: AdamW state bytes per rank, sharded over 2 ranks vs not.
+  4. activation checkpointing: peak traced memory of a step (tracemalloc, its own pass) and
+     time per step, with and without model.gradient_checkpointing_enable().
+  5. float16 vs float32 matrix product in NumPy (why amp gains no speed on a CPU).
+
+Times are medians over --steps steps after 3 warm-up steps; the machine may be shared, so
+compare ratios from one run.  On paper, for 64 GPUs: see benchmarks/README.md ("Data
+parallelism at 64 GPUs").
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+CONFIGS = {"small": (4, 4, 128, 64, 12, 65),      # bench_train's nanoGPT CPU config
+           "large": (6, 8, 256, 256, 16, 256)}    # bench_train's larger one
+HERE = Path(__file__).resolve()
+
+
+def _threads_env(n: int) -> dict:
+    return {**os.environ, "OMP_NUM_THREADS": str(n), "OPENBLAS_NUM_THREADS": str(n),
+            "MKL_NUM_THREADS": str(n), "NUMBA_NUM_THREADS": str(n)}
+
+
+# --- the worker: runs inside the measured processes -------------------------------------------
+def worker(args) -> None:
+    import numpy as np
+
+    import minigrad as mg
+    import minigrad.distributed as dist
+    from minigrad.models import GPT, GPTConfig
+    from minigrad.optim import AdamW
+
+    if dist.launched_by_mpiexec():
+        dist.init()
+    L, H, C, T, B, V = CONFIGS[args.config]
+    mg.manual_seed(0)
+    model = GPT(GPTConfig(vocab_size=V, n_layer=L, n_head=H, n_embd=C, block_size=T))
+    if args.checkpointing:
+        model.gradient_checkpointing_enable()
+    net = dist.DistributedDataParallel(model, bucket_cap_mb=args.bucket_mb, overlap=not args.no_overlap)
+    opt = (dist.ZeroRedundancyOptimizer(model.parameters(), optimizer_class=AdamW, lr=1e-3)
+           if args.zero else AdamW(model.parameters(), lr=1e-3))
+    rng = np.random.default_rng(0)
+    x, y = rng.integers(0, V, (B, T)), rng.integers(0, V, (B, T))
+    x, y = dist.shard_batch((x, y))
+
+    def step():
+        opt.zero_grad()
+        t0 = time.perf_counter()
+        loss = net(x, y).loss
+        t1 = time.perf_counter()
+        loss.backward()
+        t2 = time.perf_counter()
+        opt.step()
+        t3 = time.perf_counter()
+        return t3 - t0, t2 - t1, net.last_step.get("wait_s", 0.0)
+
+    for _ in range(3):
+        step()
+    totals, backwards, waits = [], [], []
+    for _ in range(args.steps):
+        dist.barrier()
+        total, bwd, wait = step()
+        totals.append(total)
+        backwards.append(bwd)
+        waits.append(wait)
+    result = {"world_size": dist.world_size(), "step_s": float(np.median(totals)),
+              "backward_s": float(np.median(backwards)), "wait_s": float(np.median(waits)),
+              "tokens_per_step": B * T, "buckets": len(net.buckets),
+              "grad_mb": sum(b.nbytes for b in net.buckets) / 1e6,
+              "param_count": model.num_parameters()}
+    if args.zero:
+        result["state_bytes"] = [int(v) for v in dist.all_gather(np.array([opt.state_bytes()]))[:, 0]]
+    else:
+        result["state_bytes"] = [sum(v.nbytes for s in opt.state.values() for v in s.values()
+                                     if isinstance(v, np.ndarray))]
+    if dist.world_size() > 1:                    # the bare all-reduce of the same buckets
+        times = []
+        for _ in range(args.steps):
+            dist.barrier()
+            t0 = time.perf_counter()
+            for b in net.buckets:
+                dist.all_reduce(b.buffer)
+            times.append(time.perf_counter() - t0)
+        result["bare_allreduce_s"] = float(np.median(times))
+    if args.checkpointing or args.peak:
+        import tracemalloc
+        tracemalloc.start()
+        net(x, y).loss.backward()
+        result["peak_bytes"] = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+    if dist.rank() == 0:
+        print("RESULT " + json.dumps(result), flush=True)
+
+
+def fp16_matmul() -> dict:
+    import numpy as np
+    out = {}
+    for dtype in ("float32", "float16"):
+        a = np.random.default_rng(0).standard_normal((512, 512)).astype(dtype)
+        a @ a
+        ts = []
+        for _ in range(5):
+            t0 = time.perf_counter()
+            a @ a
+            ts.append(time.perf_counter() - t0)
+        out[dtype] = min(ts)
+    return out
+
+
+# --- the driver -------------------------------------------------------------------------------
+def run(cmd, env) -> dict:
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=1800)
+    if proc.returncode != 0:
+        raise SystemExit(f"{' '.join(cmd)} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
+    line = next(ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT "))
+    return json.loads(line[len("RESULT "):])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--steps", type=int, default=12)
+    parser.add_argument("--config", choices=sorted(CONFIGS), default="small")
+    parser.add_argument("--bucket-mb", type=float, default=25.0,
+                        help="(worker) DDP's bucket_cap_mb")
+    parser.add_argument("--buckets", default="25,0.25",
+                        help="bucket_cap_mb values for the overlap measurement (default 25,0.25)")
+    parser.add_argument("--no-overlap", action="store_true", help="(worker) start buckets at the end")
+    parser.add_argument("--zero", action="store_true", help="(worker) ZeRO-1 optimizer")
+    parser.add_argument("--checkpointing", action="store_true", help="(worker) gradient checkpointing")
+    parser.add_argument("--peak", action="store_true", help="(worker) measure peak memory")
+    parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--json", help="also write the figures to this file")
+    args = parser.parse_args()
+    if args.worker:
+        worker(args)
+        return
+    mpiexec = Path(sys.executable).parent / "mpiexec"
+    mpiexec = str(mpiexec) if mpiexec.exists() else shutil.which("mpiexec")
+    if mpiexec is None:
+        raise SystemExit('no mpiexec: pip install -e ".[distributed]"')
+    base = [sys.executable, str(HERE), "--worker", "--steps", str(args.steps), "--config",
+            args.config]
+    ddp = [mpiexec, "-n", "2"] + base
+    fig = {"config": args.config, "buckets": {}}
+    fig["1x2"] = run(base + ["--peak"], _threads_env(2))
+    fig["1x1"] = run(base, _threads_env(1))
+    for mb in [float(b) for b in args.buckets.split(",")]:
+        cap = ["--bucket-mb", str(mb)]
+        fig["buckets"][str(mb)] = {"overlap": run(ddp + cap, _threads_env(1)),
+                                   "no_overlap": run(ddp + cap + ["--no-overlap"], _threads_env(1))}
+    fig["2x1_zero"] = run(ddp + ["--zero"], _threads_env(1))
+    fig["1x2_checkpointing"] = run(base + ["--checkpointing"], _threads_env(2))
+    fig["fp16_matmul_s"] = fp16_matmul()
+    report(fig)
+    if args.json:
+        Path(args.json).write_text(json.dumps(fig, indent=1))
+
+
+def report(fig: dict) -> None:
+    L, H, C, T, B, V = CONFIGS[fig["config"]]
+    one, single, z, ck = fig["1x2"], fig["1x1"], fig["2x1_zero"], fig["1x2_checkpointing"]
+    tok = one["tokens_per_step"]
+    any_ddp = next(iter(fig["buckets"].values()))["overlap"]
+    print(f"GPT n_layer={L} n_head={H} n_embd={C} block_size={T}, global batch {B} = {tok} tokens "
+          f"per step ({one['param_count']:,} parameters, {any_ddp['grad_mb']:.2f} MB of float32 "
+          f"gradients)\n")
+    print("| run | ms / step | tokens / s | vs 1 x 2 threads |")
+    print("|---|---:|---:|---:|")
+    rows = [("1 process x 1 thread", single), ("1 process x 2 threads", one)]
+    for mb, r in fig["buckets"].items():
+        rows.append((f"2 processes x 1 thread, DDP, buckets <= {mb} MB ({r['overlap']['buckets']})",
+                     r["overlap"]))
+        rows.append((f"2 processes x 1 thread, DDP, buckets <= {mb} MB, --no-overlap", r["no_overlap"]))
+    rows.append(("2 processes x 1 thread, DDP + ZeRO-1", z))
+    for name, r in rows:
+        print(f"| {name} | {r['step_s'] * 1e3:.1f} | {tok / r['step_s']:,.0f} | "
+              f"{one['step_s'] / r['step_s']:.2f}x |")
+    print("\n| all-reduce per step, ms | bare (idle ranks) | exposed, --no-overlap | exposed, overlap "
+          "| hidden behind backward |")
+    print("|---|---:|---:|---:|---:|")
+    for mb, r in fig["buckets"].items():
+        ov, no = r["overlap"], r["no_overlap"]
+        hidden = 1 - ov["wait_s"] / no["wait_s"] if no["wait_s"] > 0 else float("nan")
+        print(f"| buckets <= {mb} MB ({ov['buckets']} buckets) | {ov['bare_allreduce_s'] * 1e3:.2f} | "
+              f"{no['wait_s'] * 1e3:.2f} | {ov['wait_s'] * 1e3:.2f} | {hidden:.0%} |")
+    full = any_ddp["state_bytes"][0]
+    print("\n| AdamW state per rank | bytes | share |")
+    print("|---|---:|---:|")
+    print(f"| DDP (every rank holds all of it) | {full:,} | 100% |")
+    for r, b in enumerate(z["state_bytes"]):
+        print(f"| ZeRO-1, rank {r} of 2 | {b:,} | {b / full:.1%} |")
+    print("\n| activation checkpointing (1 x 2 threads) | peak traced MB | ms / step |")
+    print("|---|---:|---:|")
+    print(f"| off | {one['peak_bytes'] / 1e6:.1f} | {one['step_s'] * 1e3:.1f} |")
+    print(f"| on (every block recomputed in backward) | {ck['peak_bytes'] / 1e6:.1f} | "
+          f"{ck['step_s'] * 1e3:.1f} |")
+    f = fig["fp16_matmul_s"]
+    print(f"\n512x512 matrix product in NumPy: float32 {f['float32'] * 1e3:.2f} ms, float16 "
+          f"{f['float16'] * 1e3:.2f} ms ({f['float16'] / f['float32']:.0f}x slower)")
+
+
+if __name__ == "__main__":
+    main()
