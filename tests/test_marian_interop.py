@@ -97,14 +97,18 @@ def test_logits_match_transformers(hf, tmp_path, name):
     ids, mask = source_batch(rng, pad)
     dec_v = ref.config.decoder_vocab_size
     dec = np.concatenate([np.full((3, 1), pad), rng.integers(0, dec_v, size=(3, 5))], axis=1)
-    with torch.no_grad():
-        want = ref(input_ids=torch.tensor(ids), attention_mask=torch.tensor(mask),
-                   decoder_input_ids=torch.tensor(dec)).logits.numpy()
-    with mg.no_grad():
-        got = model(input_ids=ids, attention_mask=mask, decoder_input_ids=dec).logits.data
-    assert got.dtype == np.float32 and got.shape == want.shape
-    err = np.abs(got - want).max()
-    assert err < ATOL, f"{name}: max |Δlogits| = {err:.2e}"
+    dec_mask = np.ones_like(dec)
+    dec_mask[1, 4:] = 0                           # a right-padded target (teacher forcing)
+    for kw in ({}, {"decoder_attention_mask": dec_mask}):
+        with torch.no_grad():
+            want = ref(input_ids=torch.tensor(ids), attention_mask=torch.tensor(mask),
+                       decoder_input_ids=torch.tensor(dec),
+                       **{k: torch.tensor(v) for k, v in kw.items()}).logits.numpy()
+        with mg.no_grad():
+            got = model(input_ids=ids, attention_mask=mask, decoder_input_ids=dec, **kw).logits.data
+        assert got.dtype == np.float32 and got.shape == want.shape
+        err = np.abs(got - want).max()
+        assert err < ATOL, f"{name} {list(kw)}: max |Δlogits| = {err:.2e}"
 
 
 def test_loss_with_labels_matches_transformers(hf, tmp_path):

@@ -400,6 +400,16 @@ def test_beam_search_cache_equals_no_cache_and_batch_rows_are_independent():
     assert (a[1, len(one):] == PAD).all()                          # shorter rows are padded
 
 
+def test_dropout_only_in_training_mode():
+    m = tiny(dropout=0.3, attention_dropout=0.2, activation_dropout=0.2).train()
+    ids, mask = src()
+    dec = np.array([[PAD, 3, 4], [PAD, 6, 7]])
+    run = lambda: m(input_ids=ids, attention_mask=mask, decoder_input_ids=dec).logits.data
+    assert not np.allclose(run(), run())
+    m.eval()
+    np.testing.assert_array_equal(run(), run())
+
+
 def test_generate_restores_training_mode_and_accepts_1d():
     m = tiny().train()
     ids, mask = src(B=1)
