@@ -17,8 +17,30 @@ Runs (each in processes of its own, so every one gets the thread count it names)
   5. float16 vs float32 matrix product in NumPy (why amp gains no speed on a CPU).
 
 Times are medians over --steps steps after 3 warm-up steps; the machine may be shared, so
-compare ratios from one run.  On paper, for 64 GPUs: see benchmarks/README.md ("Data
-parallelism at 64 GPUs").
+compare ratios from one run.
+
+On paper: the same code at 64 GPUs
+----------------------------------
+A ring all-reduce of S bytes over N ranks runs in 2(N-1) steps (a reduce-scatter, then an
+all-gather), each moving S/N bytes over every link at once, so each rank sends and receives
+
+    2 (N - 1) / N × S  bytes,   time ≈ 2 (N - 1) / N × S / β  +  2 (N - 1) × α
+
+with β the bandwidth of the slowest link in the ring and α the latency of one step.  The
+bandwidth term barely grows with N (1.0 × S at N = 2, 1.97 × S at N = 64); the latency
+term grows linearly, which is why buckets must be large and why NCCL switches to trees.
+GPT-2 small (124 M parameters) has S = 496 MB of float32 gradients, so at N = 64 each GPU
+moves 1.97 × 496 ≈ 977 MB per step: 39 ms at β = 25 GB/s (one 200 Gb/s InfiniBand port
+per GPU), 3 ms inside an NVLink node at ~300 GB/s.  The step itself, 6 · N_params · D
+FLOPs for D = 16 × 1024 tokens per GPU, is 1.2e13 FLOP ≈ 30 ms at 400 TFLOP/s, of which
+backward is ~2/3, 20 ms: at 25 GB/s the all-reduce cannot hide behind backward (it needs
+~50 GB/s, or bfloat16 gradients (S/2), or more tokens per GPU per step).  Bucket size: a
+ring step carries bucket / N bytes, which should dwarf α·β (5 µs × 25 GB/s = 125 kB), so a
+bucket ≫ 64 × 125 kB = 8 MB; PyTorch's 25 MB gives ~75% of the link rate per step while
+still starting the first all-reduce early in backward (its first bucket is 1 MiB).  ZeRO-1
+at N = 64 keeps 1/64 of AdamW's 8 bytes/parameter: 15.5 MB instead of 992 MB per GPU for
+GPT-2 small, 22 GB instead of 1.4 TB for GPT-3's 175 B parameters, at the cost of one
+all-gather of the parameters (another (N-1)/N × S) per step.
 """
 from __future__ import annotations
 
