@@ -128,6 +128,13 @@ def scenario_main(args) -> dict:
                 "param_diff": max_diff(params_of(model), params_of(ref)),
                 "moved": max_diff(params_of(model), params_of(_copy_from_rank0(None, kind, dtype))),
                 "losses": [float(x) for x in losses]}
+    # activation checkpointing under DDP: the hooks fire once per parameter, from the
+    # checkpoint node, and the result is still the one-process one
+    B = 4 * dist.world_size()
+    _, ref, _ = train("gpt", "float64", 3, B, distributed=False)
+    model = make_model("gpt", "float64").gradient_checkpointing_enable()
+    _, model, _ = train("gpt", "float64", 3, B, distributed=True, model=model)
+    out["checkpointing"] = {"param_diff": max_diff(params_of(model), params_of(ref))}
     # the control: dropout from each rank's own generator (not keyed by sample) differs
     B = 4 * dist.world_size()
     _, ref, _ = train("gpt", "float64", 3, B, distributed=False)

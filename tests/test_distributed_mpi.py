@@ -5,6 +5,7 @@ from here, compared with one process (issue 14 §3).
                                      float64 within 1e-12, float32 within 1e-5 (loss curve
                                      and parameters)
     accumulation under DDP            2 micro-batches per rank (no_sync) == the large batch
+    activation checkpointing + DDP    the same numbers, every parameter reduced once
     ZeRO-1 == DDP + AdamW             and its optimizer state per rank is half of AdamW's
     unused parameters                 no deadlock; a parameter no rank used keeps grad None
     checkpoints                       saved with 2 ranks, resumed with 1, and the other way
@@ -76,6 +77,10 @@ def test_two_ranks_half_batch_equal_one_rank_whole_batch(main_results, kind, dty
     assert r["moved"] > 1e-3                  # training changed the weights: a real comparison
     assert r["loss_diff"] <= TOLERANCE[dtype], r
     assert r["param_diff"] <= TOLERANCE[dtype], r
+
+
+def test_activation_checkpointing_under_ddp(main_results):
+    assert main_results["checkpointing"]["param_diff"] <= 1e-12, main_results["checkpointing"]
 
 
 def test_without_per_sample_dropout_keys_the_runs_differ(main_results):
