@@ -26,6 +26,8 @@ from .tensor import (ShapeError, Tensor, as_tensor, can_cast, cat, chunk, device
                      promote_types, result_type, split, stack, where)
 from .serialization import CheckpointError, load, save
 from . import nn, optim  # noqa: E402  (mg.nn and mg.optim, as torch.nn and torch.optim)
+from . import viz  # noqa: E402  (mg.viz: the attention explorer, the graph view; matplotlib
+                  # is imported only when a static picture is drawn)
 
 float32, float64, int64, int32, bool_ = "float32", "float64", "int64", "int32", "bool"
 

@@ -56,6 +56,9 @@ class _Mode:
     version_clock = 0     # counts in-place ops; nodes and changed tensors note its value
     leaf_hooks = 0        # post-accumulate-grad hooks registered on leaves (0: the engine skips them)
     backward_depth = 0    # run_backward calls in progress (a checkpointed block's recompute nests)
+    scope = None          # mg.viz.record_scopes(): the modules running now, outermost first; each
+                          # op's node notes it (None, the usual case: nothing is noted)
+    scope_name = None     # ... and the function that names a module there
 
 
 mode = _Mode()

@@ -107,6 +107,8 @@ class Function:
             node.needs_input_grad = tuple(t.requires_grad for t in inputs)
             node.out_data = data
             node.stamp = _mode.version_clock   # in-place ops after this one show up as newer
+            if _mode.scope is not None:        # mg.viz.record_scopes(): the modules that made it
+                node.scope = _mode.scope
             out._node = node
         else:
             out._node = None

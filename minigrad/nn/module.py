@@ -7,6 +7,7 @@ from collections import OrderedDict, namedtuple
 
 import numpy as np
 
+from .. import autograd
 from ..tensor import Tensor, parse_to_args
 from .parameter import Parameter
 
@@ -224,7 +225,9 @@ class Module:
         raise NotImplementedError(f"{type(self).__name__} must define forward()")
 
     def __call__(self, *args, **kwargs):
-        return self.forward(*args, **kwargs)
+        if autograd.mode.scope is None:         # the usual case
+            return self.forward(*args, **kwargs)
+        return _forward_in_scope(self, args, kwargs)
 
     def extra_repr(self) -> str:
         return ""
@@ -238,3 +241,16 @@ class Module:
         if not lines:
             return head + ")"
         return head + "\n" + "\n".join(lines) + "\n)"
+
+
+def _forward_in_scope(module, args, kwargs):
+    """module.forward() with the module's name pushed on autograd.mode.scope, while
+    mg.viz.record_scopes() is on: every op recorded inside notes the modules it ran in, so
+    that the graph view (mg.viz.graph) can group a module's ops under its name."""
+    mode = autograd.mode
+    outer = mode.scope
+    mode.scope = outer + (mode.scope_name(module),)
+    try:
+        return module.forward(*args, **kwargs)
+    finally:
+        mode.scope = outer

@@ -1,4 +1,4 @@
-"""Pictures of training and of attention (§3.2 模型评估, §4.1 自注意力机制).
+"""Static pictures (PNG, matplotlib) of training and of attention (§3.2 模型评估, §4.1 自注意力机制).
 
     fig = plot_attention(model, tokenizer, "床前明月光", layer=0, head=1)   # one map
     fig = plot_attention(model, tokenizer, "床前明月光")                    # layers × heads grid
@@ -80,7 +80,7 @@ def _token_labels(tokenizer, ids) -> list:
 
 def attention_maps(model, tokenizer, text: str):
     """(tokens, attention) for `text`: attention is (layers, heads, T, T), NumPy."""
-    from .autograd import no_grad
+    from ..autograd import no_grad
     enc = tokenizer(text, return_tensors="np")
     ids = enc["input_ids"]
     if ids.shape[1] == 0:
