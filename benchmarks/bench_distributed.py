@@ -1,16 +1,19 @@
 """Data parallelism, ZeRO-1, activation checkpointing and float16, measured (§8 模型规模).
 
-    python benchmarks/bench_distributed.py [--steps 12] [--config small|large] [--json out.json]
+    python benchmarks/bench_distributed.py [--steps 12] [--rounds 3] [--buckets 25,1,0.25]
+                                            [--config small|large] [--json out.json]
 
 Runs (each in processes of its own, so every one gets the thread count it names):
   1. throughput: GPT training steps (forward, backward, AdamW) on bench_train's config,
        1 process x 2 threads, global batch B            (numba's and BLAS's thread pools)
        2 processes x 1 thread, B/2 each, DDP over MPI   (mpiexec -n 2, all-reduce in buckets)
      tokens/s of the whole job = B * T / (time per step).
-  2. the all-reduce: its exposed time per step (what backward() spends waiting for it at
-     its end) with buckets started during backward (overlap) and with all started at the
-     end (--no-overlap, which exposes all of it); hidden fraction = 1 - overlap / no-overlap.
-     Also the bare all-reduce of the same buckets between idle ranks.
+  2. the all-reduce: its exposed time per step, from the end of the slower rank's backward
+     to the end of the all-reduce (waiting for a slower partner is load imbalance, not
+     communication; the clocks are the system-wide monotonic one), with buckets started
+     during backward (overlap) and with all started at the end (--no-overlap, which exposes
+     all of it), in alternating steps of one run; hidden = 1 - overlap / no-overlap.  Also
+     the bare all-reduce of the same buckets between idle ranks.
   3. ZeRO-1: AdamW state bytes per rank, sharded over 2 ranks vs not.
   4. activation checkpointing: peak traced memory of a step (tracemalloc, its own pass) and
      time per step, with and without model.gradient_checkpointing_enable().
@@ -79,38 +82,44 @@ def worker(args) -> None:
     model = GPT(GPTConfig(vocab_size=V, n_layer=L, n_head=H, n_embd=C, block_size=T))
     if args.checkpointing:
         model.gradient_checkpointing_enable()
-    net = dist.DistributedDataParallel(model, bucket_cap_mb=args.bucket_mb, overlap=not args.no_overlap)
+    net = dist.DistributedDataParallel(model, bucket_cap_mb=args.bucket_mb)
     opt = (dist.ZeroRedundancyOptimizer(model.parameters(), optimizer_class=AdamW, lr=1e-3)
            if args.zero else AdamW(model.parameters(), lr=1e-3))
     rng = np.random.default_rng(0)
     x, y = rng.integers(0, V, (B, T)), rng.integers(0, V, (B, T))
     x, y = dist.shard_batch((x, y))
 
-    def step():
+    def step(overlap: bool):
+        net.overlap = overlap
         opt.zero_grad()
         t0 = time.perf_counter()
         loss = net(x, y).loss
-        t1 = time.perf_counter()
         loss.backward()
-        t2 = time.perf_counter()
         opt.step()
-        t3 = time.perf_counter()
-        return t3 - t0, t2 - t1, net.last_step.get("wait_s", 0.0)
+        t1 = time.perf_counter()
+        s = net.last_step
+        return t1 - t0, s.get("t_finish_start", 0.0), s.get("t_done", 0.0)
 
-    for _ in range(3):
-        step()
-    totals, backwards, waits = [], [], []
-    for _ in range(args.steps):
+    for i in range(4):
+        step(i % 2 == 0)
+    rows = {True: [], False: []}
+    for i in range(2 * args.steps):            # overlap and --no-overlap steps alternate
+        overlap = i % 2 == 0
         dist.barrier()
-        total, bwd, wait = step()
-        totals.append(total)
-        backwards.append(bwd)
-        waits.append(wait)
-    result = {"world_size": dist.world_size(), "step_s": float(np.median(totals)),
-              "backward_s": float(np.median(backwards)), "wait_s": float(np.median(waits)),
-              "tokens_per_step": B * T, "buckets": len(net.buckets),
+        rows[overlap].append(step(overlap))
+    result = {"world_size": dist.world_size(), "tokens_per_step": B * T, "buckets": len(net.buckets),
               "grad_mb": sum(b.nbytes for b in net.buckets) / 1e6,
               "param_count": model.num_parameters()}
+    for overlap, name in ((True, "overlap"), (False, "no_overlap")):
+        r = np.array(rows[overlap])                # (steps, 3): step time, end of backward, done
+        result[f"step_s_{name}"] = float(np.median(r[:, 0]))
+        if dist.world_size() > 1:
+            # exposed all-reduce: from the end of the *slower* rank's backward to the end of
+            # the all-reduce (waiting for a slower partner is load imbalance, not communication)
+            ends = dist.all_gather(np.ascontiguousarray(r[:, 1]))       # (ranks, steps)
+            dones = dist.all_gather(np.ascontiguousarray(r[:, 2]))
+            result[f"exposed_s_{name}"] = float(np.median(dones.max(0) - ends.max(0)))
+    result["step_s"] = result["step_s_overlap"]
     if args.zero:
         result["state_bytes"] = [int(v) for v in dist.all_gather(np.array([opt.state_bytes()]))[:, 0]]
     else:
@@ -151,6 +160,11 @@ def fp16_matmul() -> dict:
 
 
 # --- the driver -------------------------------------------------------------------------------
+def _median_run(results: list) -> dict:
+    """The run whose overlap step time is the median of the rounds."""
+    return sorted(results, key=lambda r: r["step_s"])[len(results) // 2]
+
+
 def run(cmd, env) -> dict:
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=1800)
     if proc.returncode != 0:
@@ -165,9 +179,10 @@ def main() -> None:
     parser.add_argument("--config", choices=sorted(CONFIGS), default="small")
     parser.add_argument("--bucket-mb", type=float, default=25.0,
                         help="(worker) DDP's bucket_cap_mb")
-    parser.add_argument("--buckets", default="25,0.25",
-                        help="bucket_cap_mb values for the overlap measurement (default 25,0.25)")
-    parser.add_argument("--no-overlap", action="store_true", help="(worker) start buckets at the end")
+    parser.add_argument("--buckets", default="25,1,0.25",
+                        help="bucket_cap_mb values for the overlap measurement")
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="runs of each process layout, alternating (medians reported)")
     parser.add_argument("--zero", action="store_true", help="(worker) ZeRO-1 optimizer")
     parser.add_argument("--checkpointing", action="store_true", help="(worker) gradient checkpointing")
     parser.add_argument("--peak", action="store_true", help="(worker) measure peak memory")
@@ -184,13 +199,15 @@ def main() -> None:
     base = [sys.executable, str(HERE), "--worker", "--steps", str(args.steps), "--config",
             args.config]
     ddp = [mpiexec, "-n", "2"] + base
-    fig = {"config": args.config, "buckets": {}}
-    fig["1x2"] = run(base + ["--peak"], _threads_env(2))
-    fig["1x1"] = run(base, _threads_env(1))
+    fig = {"config": args.config, "rounds": args.rounds, "buckets": {}}
+    runs = {"1x1": [], "1x2": [], "2x1": []}
+    for _ in range(args.rounds):               # the layouts alternate: a slow stretch of a
+        runs["1x2"].append(run(base + ["--peak"], _threads_env(2)))   # shared machine hits all
+        runs["2x1"].append(run(ddp, _threads_env(1)))
+        runs["1x1"].append(run(base, _threads_env(1)))
+    fig.update({k: _median_run(v) for k, v in runs.items()})
     for mb in [float(b) for b in args.buckets.split(",")]:
-        cap = ["--bucket-mb", str(mb)]
-        fig["buckets"][str(mb)] = {"overlap": run(ddp + cap, _threads_env(1)),
-                                   "no_overlap": run(ddp + cap + ["--no-overlap"], _threads_env(1))}
+        fig["buckets"][str(mb)] = run(ddp + ["--bucket-mb", str(mb)], _threads_env(1))
     fig["2x1_zero"] = run(ddp + ["--zero"], _threads_env(1))
     fig["1x2_checkpointing"] = run(base + ["--checkpointing"], _threads_env(2))
     fig["fp16_matmul_s"] = fp16_matmul()
@@ -201,32 +218,29 @@ def main() -> None:
 
 def report(fig: dict) -> None:
     L, H, C, T, B, V = CONFIGS[fig["config"]]
-    one, single, z, ck = fig["1x2"], fig["1x1"], fig["2x1_zero"], fig["1x2_checkpointing"]
+    one, single, two = fig["1x2"], fig["1x1"], fig["2x1"]
+    z, ck = fig["2x1_zero"], fig["1x2_checkpointing"]
     tok = one["tokens_per_step"]
-    any_ddp = next(iter(fig["buckets"].values()))["overlap"]
     print(f"GPT n_layer={L} n_head={H} n_embd={C} block_size={T}, global batch {B} = {tok} tokens "
-          f"per step ({one['param_count']:,} parameters, {any_ddp['grad_mb']:.2f} MB of float32 "
-          f"gradients)\n")
+          f"per step ({one['param_count']:,} parameters, {two['grad_mb']:.2f} MB of float32 "
+          f"gradients); medians of {fig['rounds']} alternating runs\n")
     print("| run | ms / step | tokens / s | vs 1 x 2 threads |")
     print("|---|---:|---:|---:|")
-    rows = [("1 process x 1 thread", single), ("1 process x 2 threads", one)]
+    rows = [("1 process x 1 thread", single["step_s"]), ("1 process x 2 threads", one["step_s"]),
+            (f"2 processes x 1 thread, DDP ({two['buckets']} buckets)", two["step_s_overlap"]),
+            ("2 processes x 1 thread, DDP --no-overlap", two["step_s_no_overlap"]),
+            ("2 processes x 1 thread, DDP + ZeRO-1", z["step_s"])]
+    for name, t in rows:
+        print(f"| {name} | {t * 1e3:.1f} | {tok / t:,.0f} | {one['step_s'] / t:.2f}x |")
+    print("\n| all-reduce per step (ms) | bare, idle ranks | exposed, --no-overlap | exposed, overlap "
+          "| hidden behind backward | step, overlap / --no-overlap |")
+    print("|---|---:|---:|---:|---:|---:|")
     for mb, r in fig["buckets"].items():
-        rows.append((f"2 processes x 1 thread, DDP, buckets <= {mb} MB ({r['overlap']['buckets']})",
-                     r["overlap"]))
-        rows.append((f"2 processes x 1 thread, DDP, buckets <= {mb} MB, --no-overlap", r["no_overlap"]))
-    rows.append(("2 processes x 1 thread, DDP + ZeRO-1", z))
-    for name, r in rows:
-        print(f"| {name} | {r['step_s'] * 1e3:.1f} | {tok / r['step_s']:,.0f} | "
-              f"{one['step_s'] / r['step_s']:.2f}x |")
-    print("\n| all-reduce per step, ms | bare (idle ranks) | exposed, --no-overlap | exposed, overlap "
-          "| hidden behind backward |")
-    print("|---|---:|---:|---:|---:|")
-    for mb, r in fig["buckets"].items():
-        ov, no = r["overlap"], r["no_overlap"]
-        hidden = 1 - ov["wait_s"] / no["wait_s"] if no["wait_s"] > 0 else float("nan")
-        print(f"| buckets <= {mb} MB ({ov['buckets']} buckets) | {ov['bare_allreduce_s'] * 1e3:.2f} | "
-              f"{no['wait_s'] * 1e3:.2f} | {ov['wait_s'] * 1e3:.2f} | {hidden:.0%} |")
-    full = any_ddp["state_bytes"][0]
+        ov, no = r["exposed_s_overlap"], r["exposed_s_no_overlap"]
+        print(f"| buckets <= {mb} MB ({r['buckets']}) | {r['bare_allreduce_s'] * 1e3:.2f} | "
+              f"{no * 1e3:.2f} | {ov * 1e3:.2f} | {1 - ov / no:.0%} | "
+              f"{r['step_s_overlap'] * 1e3:.1f} / {r['step_s_no_overlap'] * 1e3:.1f} |")
+    full = two["state_bytes"][0]
     print("\n| AdamW state per rank | bytes | share |")
     print("|---|---:|---:|")
     print(f"| DDP (every rank holds all of it) | {full:,} | 100% |")

@@ -213,7 +213,8 @@ class DistributedDataParallel(Module):
         self._active = False
         self.last_step = {"hooks_s": t0 - self._t_begin, "wait_s": t1 - t0,
                           "progress_s": self._comm_busy, "buckets": len(self.buckets),
-                          "started_in_backward": started_in_backward}
+                          "started_in_backward": started_in_backward,
+                          "t_finish_start": t0, "t_done": t1}     # perf_counter (system-wide)
 
     def extra_repr(self) -> str:
         return (f"world_size={self.world_size}, buckets={len(self.buckets)}, "
