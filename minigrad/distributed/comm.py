@@ -142,21 +142,26 @@ def _abort_on_uncaught(exc_type, exc, tb):
 def wait(request, what: str = "a collective") -> None:
     """Wait for a non-blocking MPI request, polling it; past the timeout, abort the job.
 
-    The first 10 ms spin on Test() (a collective between busy ranks usually ends within
-    them); after that each poll sleeps 1 ms, leaving the core to the other processes."""
+    MPI moves a collective forward only while some call of it runs, on every rank taking
+    part, so the poll must stay quick: it spins on Test() for the first 10 ms, then yields
+    the core between polls (sched_yield: another process may run, this one comes back at
+    once) up to 2 s, and only a rank that has waited longer than that (for a partner that
+    is writing a checkpoint or evaluating) sleeps 1 ms between polls."""
     if request.Test():
         return
     start = time.perf_counter()
     deadline = start + _state.timeout
-    spin_until = start + 0.01
+    spin_until, yield_until = start + 0.01, start + 2.0
     while not request.Test():
         now = time.perf_counter()
         if now > deadline:
             abort(f"{what} did not complete within {_state.timeout:g} s: another rank has died, "
                   f"hangs, or is running a different collective (timeout: init(timeout=...) or "
                   f"MINIGRAD_DIST_TIMEOUT)")
-        if now > spin_until:
+        if now > yield_until:
             time.sleep(0.001)
+        elif now > spin_until:
+            os.sched_yield()
 
 
 # --- the collectives --------------------------------------------------------------------------
