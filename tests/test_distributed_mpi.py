@@ -147,7 +147,8 @@ def test_a_rank_that_exits_ends_the_job():
 
 def test_a_rank_that_hangs_times_out_with_a_message():
     proc, elapsed = run_worker(2, "hang", "--timeout", "2", timeout=120, check=False)
-    assert proc.returncode != 0
-    assert "did not complete within 2 s" in proc.stderr, proc.stderr
-    assert "rank 0 of 2" in proc.stderr
-    assert elapsed < 60, elapsed              # not rank 1's 120 s sleep
+    report = (proc.returncode, elapsed, proc.stdout, proc.stderr)
+    assert proc.returncode != 0, report
+    assert "did not complete within 2 s" in proc.stderr, report
+    assert "rank 0 of 2" in proc.stderr, report
+    assert elapsed < 60, report               # not rank 1's 120 s sleep
