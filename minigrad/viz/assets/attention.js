@@ -15,11 +15,14 @@
   if (!root || !dataNode || root.getAttribute("data-ready")) return;
   var data = JSON.parse(dataNode.textContent);
   var FONT = window.getComputedStyle(root).fontFamily || "sans-serif";
-  var LEVELS = 64;                 // opacity steps of the head view's lines
   var MIN_LINE = 1 / 512;          // lighter lines are not drawn (invisible anyway)
+  var MAX_LINES = 12000;           // with no token hovered, at most this many (the strongest)
   var HIDDEN = [236, 236, 236];    // a cell a causal query cannot see
 
   // --- small helpers ----------------------------------------------------------------------
+  function mark(what) {              // performance marks, for measuring the opening time
+    if (window.performance && performance.mark) performance.mark(ROOT_ID + ":" + what);
+  }
   function el(tag, cls, parent, text) {
     var node = document.createElement(tag);
     if (cls) node.className = cls;
@@ -90,14 +93,16 @@
     return set.qb[m * set.mapSize + set.rowStart[i] + j] * set.sc[m * set.T + i] / 255;
   }
 
+  mark("parsed");
   var sets = data.sets.map(prepare);
+  mark("decoded");
   var state = { set: 0, layer: 0, heads: [], focus: 0, scale: "one", hover: null };
 
   function current() { return sets[state.set]; }
   function defaultHeads(set) {
     var all = [];
     for (var h = 0; h < set.H; h++) all.push(h);
-    return set.H * set.T * set.S <= 200000 ? all : [0];
+    return set.H * set.T * set.S <= 50000 ? all : [0];     // 12 heads up to 64 tokens
   }
   function vmax(set, l, h) {
     return state.scale === "one" ? 1 : Math.max(set.mapMax[l * set.H + h], 1e-12);
@@ -114,6 +119,7 @@
   var grid = el("div", "mg-grid", gridBox);
   var headBox = el("div", "mg-headview", main);
   var headTitle = el("div", "mg-section-title", headBox);
+  var linesNote = el("div", "mg-lines-note", headBox);
   var hvBody = el("div", "mg-hv-body", headBox);
   var matrixBox = el("div", "mg-matrix", main);
   var matrixTitle = el("div", "mg-section-title", matrixBox);
@@ -142,7 +148,7 @@
   var scaleLabel = el("label", "", controls, "colour ");
   var scaleSelect = el("select", "mg-scale", scaleLabel);
   el("option", "", scaleSelect, "0 to 1").value = "one";
-  el("option", "", scaleSelect, "0 to each map's largest weight").value = "max";
+  el("option", "", scaleSelect, "0 to the map's largest").value = "max";
   scaleSelect.addEventListener("change", function () {
     state.scale = scaleSelect.value;
     paintGrid();
@@ -194,7 +200,7 @@
        "attends to; a line's opacity is the weight. Hover a token to see only its row (a key token: " +
        "its column). Matrix: row = query, column = key; hover a cell for its value.");
     el("div", "mg-quant", notes, "Stored in 8 bits per weight with one scale per row (w ≈ q·rowmax/255): " +
-       "the largest error this introduces on this page is " + data.maxError.toExponential(2) +
+       "the largest error this introduces on this page is " + data.maxError.toPrecision(3) +
        " (at most rowmax/510 ≤ 0.00196).");
     if (set.causal) {
       el("div", "mg-causal", notes, "Causal: each token sees only itself and the tokens before it; " +
@@ -242,13 +248,20 @@
     state.focus = h;
     render();
   });
-  function paintMap(canvas, set, l, h) {
+  function paintMap(canvas, set, l, h) {      // one pixel per (query, key), in viridis
     var ctx = canvas.getContext("2d"), img = ctx.createImageData(set.S, set.T), px = img.data;
-    var top = vmax(set, l, h);
+    var m = l * set.H + h, top = vmax(set, l, h);
     for (var i = 0; i < set.T; i++) {
-      for (var j = 0; j < set.S; j++) {
-        var v = value(set, l, h, i, j), col = v === null ? HIDDEN : colourAt(v / top), at = 4 * (i * set.S + j);
-        px[at] = col[0]; px[at + 1] = col[1]; px[at + 2] = col[2]; px[at + 3] = 255;
+      var start = m * set.mapSize + set.rowStart[i], n = rowLength(set, i);
+      var factor = set.sc[m * set.T + i] / top;    // the LUT index of code q: q·scale/top
+      for (var j = 0, at = 4 * i * set.S; j < set.S; j++, at += 4) {
+        if (j < n) {
+          var k = 3 * Math.min(255, Math.round(set.qb[start + j] * factor));
+          px[at] = LUT[k]; px[at + 1] = LUT[k + 1]; px[at + 2] = LUT[k + 2];
+        } else {
+          px[at] = HIDDEN[0]; px[at + 1] = HIDDEN[1]; px[at + 2] = HIDDEN[2];
+        }
+        px[at + 3] = 255;
       }
     }
     ctx.putImageData(img, 0, 0);
@@ -270,7 +283,7 @@
   }
 
   // --- the head view ----------------------------------------------------------------------
-  var ROW = 18, LINES_W = 150;
+  var ROW = 18, LINES_W = 150, linesRatio = 1;
   var qCol, kCol, linesCanvas, qToks = [], kToks = [];
   function textWidth(texts) {
     var ctx = document.createElement("canvas").getContext("2d");
@@ -285,7 +298,7 @@
     qCol = el("div", "mg-col mg-q", hvBody);
     linesCanvas = el("canvas", "mg-lines", hvBody);
     kCol = el("div", "mg-col mg-k", hvBody);
-    var n = Math.max(set.T, set.S), ratio = window.devicePixelRatio || 1;
+    var n = Math.max(set.T, set.S), ratio = linesRatio = Math.min(2, window.devicePixelRatio || 1);
     linesCanvas.width = Math.round(LINES_W * ratio);
     linesCanvas.height = Math.round(n * ROW * ratio);
     linesCanvas.style.width = LINES_W + "px";
@@ -311,33 +324,112 @@
   });
   hvBody.addEventListener("mouseleave", function () { setHover(null); });
 
-  function drawLines() {
-    var set = current(), ctx = linesCanvas.getContext("2d"), ratio = window.devicePixelRatio || 1;
-    ctx.setTransform(ratio, 0, 0, ratio, 0, 0);
-    ctx.clearRect(0, 0, LINES_W, Math.max(set.T, set.S) * ROW);
-    var hover = state.hover, drawn = 0;
-    ctx.lineWidth = hover ? 2 : 1.3;
+  // The lines of the head view.  A hovered token has at most a few hundred: the canvas draws
+  // them.  With no token hovered there are up to heads × T × S of them (200,000 for 12 heads on
+  // 128 tokens), which the canvas takes seconds to draw on a machine without a GPU; so at most
+  // MAX_LINES (the strongest) are drawn, rasterised here: each line walks its long axis one
+  // pixel at a time and shares each step between the two nearest pixels (Xiaolin Wu's
+  // antialiasing), blended "over" what is there with alpha = its weight, into one coverage
+  // buffer per head, which is then laid over the others in the head's colour.
+  function rasterise(set, width, height, ratio, threshold) {
+    var W = Math.round(width * ratio), Hp = Math.round(height * ratio), drawn = 0;
+    var image = new ImageData(W, Hp), px = image.data, A = new Float32Array(W * Hp);
+    var out = new Float32Array(W * Hp * 4);          // premultiplied r, g, b, alpha
     state.heads.forEach(function (h) {
-      var paths = [], colour = headColour(set.heads[h]);
+      A.fill(0);
+      for (var i = 0; i < set.T; i++) {
+        var y0 = Math.round((i + 0.5) * ROW * ratio), n = rowLength(set, i);
+        for (var j = 0; j < n; j++) {
+          var v = value(set, state.layer, h, i, j);
+          if (v < threshold) continue;
+          drawn++;
+          var y1 = Math.round((j + 0.5) * ROW * ratio), dy = y1 - y0, t, pos, base, f, k, a;
+          if (Math.abs(dy) > W) {            // steep: one step per row of pixels
+            var steps = Math.abs(dy), inc = W / steps, dir = dy > 0 ? W : -W;
+            for (t = 0, pos = 0, k = y0 * W; t <= steps; t++, pos += inc, k += dir) {
+              base = pos | 0; f = pos - base;
+              a = v * (1 - f); A[k + base] += a * (1 - A[k + base]);
+              if (base + 1 < W) { a = v * f; A[k + base + 1] += a * (1 - A[k + base + 1]); }
+            }
+          } else {                           // shallow: one step per column
+            var slope = dy / W;
+            for (t = 0, pos = y0; t < W; t++, pos += slope) {
+              base = pos | 0; f = pos - base; k = base * W + t;
+              a = v * (1 - f); A[k] += a * (1 - A[k]);
+              if (base + 1 < Hp) { a = v * f; A[k + W] += a * (1 - A[k + W]); }
+            }
+          }
+        }
+      }
+      var c = headColour(set.heads[h]);
+      for (var p = 0, q = 0; p < A.length; p++, q += 4) {
+        var alpha = A[p];
+        if (alpha <= 0) continue;
+        var keep = 1 - alpha;
+        out[q] = out[q] * keep + c[0] * alpha; out[q + 1] = out[q + 1] * keep + c[1] * alpha;
+        out[q + 2] = out[q + 2] * keep + c[2] * alpha; out[q + 3] = out[q + 3] * keep + alpha;
+      }
+    });
+    for (var q2 = 0; q2 < out.length; q2 += 4) {
+      var al = out[q2 + 3];
+      if (al <= 0) continue;
+      px[q2] = out[q2] / al; px[q2 + 1] = out[q2 + 1] / al; px[q2 + 2] = out[q2 + 2] / al; px[q2 + 3] = 255 * al;
+    }
+    return { image: image, drawn: drawn };
+  }
+
+  function drawLines() {
+    var set = current(), ctx = linesCanvas.getContext("2d"), ratio = linesRatio;
+    var height = Math.max(set.T, set.S) * ROW, hover = state.hover, drawn = 0;
+    ctx.setTransform(1, 0, 0, 1, 0, 0);
+    ctx.clearRect(0, 0, linesCanvas.width, linesCanvas.height);
+    if (!hover) {                        // every line, or the MAX_LINES strongest
+      var total = 0, bins = new Int32Array(1024), threshold = MIN_LINE;
+      state.heads.forEach(function (h) {
+        for (var i = 0; i < set.T; i++) {
+          for (var j = 0, n = rowLength(set, i); j < n; j++) {
+            var v = value(set, state.layer, h, i, j);
+            if (v < MIN_LINE) continue;
+            total++;
+            bins[Math.min(1023, Math.floor(v * 1024))]++;
+          }
+        }
+      });
+      if (total > MAX_LINES) {             // the lightest bins left out, whole
+        var kept = 0, b = 1023;
+        while (b >= 0 && kept + bins[b] <= MAX_LINES) kept += bins[b--];
+        threshold = (b + 1) / 1024;
+      }
+      var done = rasterise(set, LINES_W, height, ratio, threshold);
+      ctx.putImageData(done.image, 0, 0);
+      root.setAttribute("data-lines", String(done.drawn));
+      root.setAttribute("data-lines-total", String(total));
+      root.setAttribute("data-line-threshold", String(threshold));
+      linesNote.textContent = done.drawn < total ? "the " + done.drawn.toLocaleString("en") +
+        " strongest of " + total.toLocaleString("en") + " lines (weight ≥ " + threshold.toFixed(4) +
+        "); hover a token for all of its own" : "";
+      return;
+    }
+    linesNote.textContent = "";
+    ctx.setTransform(ratio, 0, 0, ratio, 0, 0);
+    ctx.lineWidth = 2;
+    state.heads.forEach(function (h) {
+      var colour = headColour(set.heads[h]);
       var i0 = 0, i1 = set.T;
-      if (hover && hover.side === "q") { i0 = hover.i; i1 = hover.i + 1; }
+      if (hover.side === "q") { i0 = hover.i; i1 = hover.i + 1; }
       for (var i = i0; i < i1; i++) {
         var n = rowLength(set, i), j0 = 0, j1 = n;
-        if (hover && hover.side === "k") { if (hover.i >= n) continue; j0 = hover.i; j1 = hover.i + 1; }
+        if (hover.side === "k") { if (hover.i >= n) continue; j0 = hover.i; j1 = hover.i + 1; }
         for (var j = j0; j < j1; j++) {
           var v = value(set, state.layer, h, i, j);
           if (v < MIN_LINE) continue;
-          var level = Math.min(LEVELS - 1, Math.floor(v * LEVELS));
-          var p = paths[level] || (paths[level] = new Path2D());
-          p.moveTo(0, (i + 0.5) * ROW);
-          p.lineTo(LINES_W, (j + 0.5) * ROW);
+          ctx.strokeStyle = rgb(colour, v.toFixed(4));
+          ctx.beginPath();
+          ctx.moveTo(0, (i + 0.5) * ROW);
+          ctx.lineTo(LINES_W, (j + 0.5) * ROW);
+          ctx.stroke();
           drawn++;
         }
-      }
-      for (var level = 0; level < LEVELS; level++) {
-        if (!paths[level]) continue;
-        ctx.strokeStyle = rgb(colour, ((level + 0.5) / LEVELS).toFixed(4));
-        ctx.stroke(paths[level]);
       }
     });
     root.setAttribute("data-lines", String(drawn));
@@ -390,6 +482,9 @@
       top = rotate ? Math.min(90, Math.ceil(colW) + 8) : 18;
     }
     geo = { cell: cell, left: left, top: top, labels: labels, rotate: rotate };
+    matrixCanvas.setAttribute("data-cell", String(cell));       // for tests: where cell (i, j) is
+    matrixCanvas.setAttribute("data-left", String(left));
+    matrixCanvas.setAttribute("data-top", String(top));
     var ratio = window.devicePixelRatio || 1;
     var w = left + set.S * cell, h = top + set.T * cell;
     matrixCanvas.width = Math.round(w * ratio);
@@ -402,21 +497,24 @@
     var ctx = matrixCanvas.getContext("2d"), ratio = window.devicePixelRatio || 1;
     ctx.setTransform(ratio, 0, 0, ratio, 0, 0);
     ctx.clearRect(0, 0, matrixCanvas.width, matrixCanvas.height);
-    var top = vmax(set, l, h);
-    for (var i = 0; i < set.T; i++) {
-      for (var j = 0; j < set.S; j++) {
-        var v = value(set, l, h, i, j), x = g.left + j * g.cell, y = g.top + i * g.cell;
-        ctx.fillStyle = rgb(v === null ? HIDDEN : colourAt(v / top));
-        ctx.fillRect(x, y, g.cell, g.cell);
-        if (v === null && g.cell >= 6) {          // hatched: cannot be seen
-          ctx.strokeStyle = "rgba(150,150,150,0.6)";
-          ctx.lineWidth = 1;
-          ctx.beginPath();
+    var cells = document.createElement("canvas");       // one pixel per cell, then scaled up
+    cells.width = set.S;
+    cells.height = set.T;
+    paintMap(cells, set, l, h);
+    ctx.imageSmoothingEnabled = false;
+    ctx.drawImage(cells, g.left, g.top, set.S * g.cell, set.T * g.cell);
+    if (set.causal && g.cell >= 6) {                      // hatched: what a query cannot see
+      ctx.strokeStyle = "rgba(150,150,150,0.6)";
+      ctx.lineWidth = 1;
+      ctx.beginPath();
+      for (var i = 0; i < set.T; i++) {
+        for (var j = i + 1; j < set.S; j++) {
+          var x = g.left + j * g.cell, y = g.top + i * g.cell;
           ctx.moveTo(x, y + g.cell);
           ctx.lineTo(x + g.cell, y);
-          ctx.stroke();
         }
       }
+      ctx.stroke();
     }
     if (g.labels) {
       ctx.fillStyle = "#333";
@@ -467,7 +565,7 @@
     var v = value(set, state.layer, state.focus, i, j);
     tip.style.display = "block";
     tip.textContent = "query " + set.rows[i] + " (#" + i + ")\nkey " + set.cols[j] + " (#" + j + ")\n" +
-      (v === null ? "cannot see it (causal)" : "weight " + fmt(v) + " (±" + data.maxError.toExponential(1) + ")");
+      (v === null ? "cannot see it (causal)" : "weight " + fmt(v) + " (±" + data.maxError.toPrecision(2) + ")");
     tip.setAttribute("data-row", String(i));
     tip.setAttribute("data-col", String(j));
     tip.setAttribute("data-value", v === null ? "" : String(v));
@@ -566,14 +664,22 @@
     buildHeadControls();
     writeNotes();
     buildGrid();
+    mark("grid");
     buildHeadView();
     buildMatrix();
     hideTip();
     render();
+    mark("drawn");
   }
 
   cjkCheck();
   chooseSet(0);
-  root.setAttribute("data-ready", "1");
-  root.setAttribute("data-ready-ms", String(Math.round(performance.now() * 10) / 10));
+  // ready once the first frame with everything drawn has been produced (for tests, and the
+  // opening time: milliseconds since the page started loading)
+  window.requestAnimationFrame(function () {
+    window.setTimeout(function () {
+      root.setAttribute("data-ready-ms", String(Math.round(performance.now() * 10) / 10));
+      root.setAttribute("data-ready", "1");
+    }, 0);
+  });
 })();
