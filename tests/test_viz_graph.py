@@ -11,7 +11,7 @@ import minigrad as mg
 from minigrad import autograd
 from minigrad.models import GPT, GPTConfig
 from minigrad.viz import layout
-from minigrad.viz.graph import _plan
+from minigrad.viz.graph_view import _plan
 
 
 def _micrograd_expression():
@@ -210,3 +210,41 @@ def test_long_edges_get_routed_through_dummies_and_random_dags_lay_out():
         for (u, v), route in zip(edges, lay.routes):
             assert len(route) == lay.layer[v] - lay.layer[u] + 1            # one point per layer crossed
             assert all(route[k][1] < route[k + 1][1] for k in range(len(route) - 1))
+
+
+# --- lesson 1: the graph of the student's own Sigmoid -------------------------------------
+def test_lesson1_draws_the_students_sigmoid_before_and_after_backward(tmp_path):
+    from pathlib import Path
+
+    from minigrad.autograder import lesson01
+    lessons = Path(__file__).resolve().parents[1] / "lessons"
+    out = tmp_path / "page.html"
+    assert lesson01.main(["--graph", "--file", str(lessons / "solutions" / "01_autograd.py"),
+                          "--out", str(out)]) == 0
+    page = out.read_text(encoding="utf-8")
+    assert page.count("<svg") == 2 and page.count(">my_sigmoid<") == 2               # the student's own op
+    assert page.count(">grad ") == 3                                        # x, w, b after backward
+    stub = tmp_path / "stub.html"
+    assert lesson01.main(["--graph", "--file", str(lessons / "01_autograd" / "exercises.py"),
+                          "--out", str(stub)]) == 0
+    text = stub.read_text(encoding="utf-8")
+    assert "NotImplementedError" in text and text.count("<svg") == 1 and ">my_sigmoid<" not in text
+
+
+def test_graph_data_from_another_process_is_checked_and_escaped():
+    from minigrad.autograder.lesson01 import graph_page
+    from minigrad.viz.graph_view import from_data, to_data
+    v = _micrograd_expression()
+    v["a"].name = "<script>alert(1)</script>"
+    data = to_data(mg.viz.graph(v["L"]).structure)
+    page = graph_page({"before": data, "after": None, "error": "<img src=x onerror=alert(1)>"}, "f.py")
+    assert "<script>" not in page and "<img" not in page and "&lt;script&gt;" in page
+    bad = dict(data, ops=[dict(data["ops"][0], inputs=[999])] + data["ops"][1:])
+    with pytest.raises(ValueError, match="input is not an index"):
+        from_data(bad)
+    looped = to_data(mg.viz.graph(_micrograd_expression()["L"]).structure)
+    looped["tensors"][looped["ops"][-1]["inputs"][0]]["producer"] = 0      # a leaf made by the last op
+    with pytest.raises(ValueError):
+        from_data(looped)
+    with pytest.raises(ValueError, match="not a dict"):
+        from_data([1, 2])

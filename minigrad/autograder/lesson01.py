@@ -58,7 +58,9 @@ def _sum_exp(a):
              nudge="Lesson 1's notebook, parts 3 (the graph) and 5 (second derivatives): forward "
                    "works on ndarrays; backward gets g as a Tensor and must return g·σ'(x) built "
                    "from Tensors only, so that autograd can differentiate it again. σ'(x) = "
-                   "σ(x)(1 − σ(x)), and self.output() is σ(x) as a Tensor in the graph.")
+                   "σ(x)(1 − σ(x)), and self.output() is σ(x) as a Tensor in the graph. "
+                   "`python -m minigrad.autograder.lesson01 --graph` draws the graph your Sigmoid "
+                   "builds, before and after backward().")
 def check_sigmoid(ex):
     get(ex, "Sigmoid")
     kind, its_type = ex.kind("Sigmoid")
@@ -159,3 +161,118 @@ def _cubes_plus_square_of_squares(t):
 
 def _sum_tanh_times_x(a):
     return (a.tanh() * a).sum()
+
+
+# ----------------------------------------------------------------------------------------
+# The graph of an expression built with the student's Sigmoid, before and after backward():
+#     python -m minigrad.autograder.lesson01 --graph [--file exercises.py] [--out page.html]
+# Not a check: nothing here is graded.  The graph is captured in the student's process (a
+# probe, as the checks use) and comes back as plain data, which is drawn here (mg.viz), so the
+# page holds no markup from the student's process.
+# ----------------------------------------------------------------------------------------
+def neuron_graph(student) -> dict:
+    """In the student's process: y = Sigmoid(w·x + b), L = (y − 1)²; the graph of L as data
+    (minigrad.viz.graph_view.to_data) before and after L.backward(), and what went wrong, if
+    anything ({"before", "after", "error"})."""
+    from .. import creation
+    from ..viz import graph_view as viz_graph
+
+    x = creation.tensor(np.array([0.5, -1.0, 2.0]), requires_grad=True)
+    w = creation.tensor(np.array([1.5, 0.5, -1.0]), requires_grad=True)
+    b = creation.tensor(np.array(0.25), requires_grad=True)
+    x.name, w.name, b.name = "x", "w", "b"
+    z = (w * x).sum() + b
+    z.name = "z = w·x + b"
+    seen = {"before": None, "after": None, "error": None}
+    try:
+        y = student.Sigmoid.apply(z)
+    except Exception as e:  # noqa: BLE001  (the student's forward)
+        seen["before"] = viz_graph.to_data(viz_graph.capture(z))
+        seen["error"] = f"Sigmoid.apply(z) raised {type(e).__name__}: {str(e)[:200]}"
+        return seen
+    if not isinstance(y, Tensor) or not y.requires_grad:
+        seen["before"] = viz_graph.to_data(viz_graph.capture(z))
+        seen["error"] = "Sigmoid.apply(z) did not give a Tensor in the graph"
+        return seen
+    y.name = "y = Sigmoid(z)"
+    L = (y - 1.0) ** 2
+    L.name = "L = (y − 1)²"
+    structure = viz_graph.capture(L)
+    seen["before"] = viz_graph.to_data(structure)
+    try:
+        L.backward()
+    except Exception as e:  # noqa: BLE001  (the student's backward)
+        seen["error"] = f"L.backward() raised {type(e).__name__}: {str(e)[:200]}"
+        return seen
+    seen["after"] = viz_graph.to_data(structure)
+    return seen
+
+
+def graph_page(seen: dict, path: str) -> str:
+    """The page of neuron_graph's report (drawn here, from checked data)."""
+    import html as _html
+
+    from ..viz.graph_view import GraphView, from_data
+
+    parts = []
+    for key, title in (("before", "before backward()"), ("after", "after backward(): each leaf's .grad")):
+        data = seen.get(key) if isinstance(seen, dict) else None
+        if data is None:
+            continue
+        parts.append(f"<h3>{_html.escape(title)}</h3>" + GraphView(from_data(data)).svg())
+    error = seen.get("error") if isinstance(seen, dict) else None
+    if error:
+        parts.append(f'<p style="color:#b3261e">{_html.escape(str(error)[:400])}</p>')
+    return ('<!DOCTYPE html>\n<html><head><meta charset="utf-8"><title>lesson 1: the graph of your '
+            'Sigmoid</title></head><body style="font-family:system-ui,sans-serif">'
+            f"<h2>y = Sigmoid(w·x + b), L = (y − 1)², with your Sigmoid ({_html.escape(path)})</h2>"
+            "<p>#k: the order backward() runs the ops (#1 first); your op is the one named "
+            "my_sigmoid. After backward() the leaves x, w and b hold their .grad: work one out "
+            "by the chain rule (∂L/∂b = 2(y − 1)·σ'(z)) and compare.</p>"
+            + "".join(parts) + "</body></html>\n")
+
+
+def main(argv=None) -> int:
+    """`python -m minigrad.autograder.lesson01 --graph [--file F] [--out PAGE]`."""
+    import argparse
+    from pathlib import Path
+
+    from . import find_exercises
+    from .isolation import (ImportFailed, Refused, StudentGarbled, StudentGone, StudentProcess,
+                            StudentRaised, StudentTimeout)
+
+    p = argparse.ArgumentParser(prog="python -m minigrad.autograder.lesson01",
+                                description="draw the graph of an expression built with your Sigmoid "
+                                            "(task 1.2), before and after backward(); nothing is graded")
+    p.add_argument("--graph", action="store_true", required=True, help="draw the graph")
+    p.add_argument("--file", default=None, help="your exercises file (default: lessons/01_autograd/exercises.py)")
+    p.add_argument("--out", default="lesson01_graph.html", help="the page to write")
+    args = p.parse_args(argv)
+    path = Path(args.file) if args.file else find_exercises(LESSON)
+    if not path.is_file():
+        print(f"no such file: {path}")
+        return 2
+    with StudentProcess(path) as student:
+        try:
+            student.start()
+            student.begin_task(30.0)
+            seen = student.exercises.run(neuron_graph)
+        except (ImportFailed, Refused, StudentGarbled, StudentGone, StudentRaised, StudentTimeout) as e:
+            print(f"could not draw the graph: {e}")
+            return 1
+    try:
+        page = graph_page(seen, str(path))
+    except ValueError as e:
+        print(f"could not draw the graph: {e}")
+        return 1
+    from ..viz.graph_view import _write_atomic
+    _write_atomic(args.out, page)
+    print(f"wrote {args.out}" + (f"  ({seen['error']})" if isinstance(seen, dict) and seen.get("error") else ""))
+    return 0
+
+
+if __name__ == "__main__":
+    import sys
+
+    from minigrad.autograder.lesson01 import main as _main   # the module itself, not __main__
+    sys.exit(_main())

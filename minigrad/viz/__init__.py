@@ -19,7 +19,7 @@ interactive views do not pay for it.
 from __future__ import annotations
 
 from .attention import AttentionView, attention_data, attention_view, save_attention_html
-from .graph import GraphView, graph, record_scopes
+from .graph_view import GraphView, graph, record_scopes
 
 _PLOTS = ("plot_attention", "plot_loss_curve", "cjk_font", "attention_maps")
 

@@ -461,7 +461,7 @@ class AttentionView:
 
     def save(self, path) -> str:
         """Write the page (UTF-8, atomic: a temporary file renamed); returns the path."""
-        from .graph import _write_atomic
+        from .graph_view import _write_atomic
         path = os.fspath(path)
         _write_atomic(path, self.html())
         return path

@@ -104,6 +104,17 @@ loss = ((a * b).tanh() + a).sum()
 show_graph(loss, name="loss")
 
 # %% [markdown]
+# The same graph, drawn: `mg.viz.graph(t)` shows one box per tensor (its name, shape and dtype, its
+# values when it has at most four) and one oval per op, with **#k**, the order in which
+# `backward()` will run the ops (#1 first: the op that made the loss). The leaves that require grad
+# are blue, constants grey, the output green; data flows down the page, and `backward()` walks it
+# back up. (The layout is computed by minigrad itself, `minigrad/viz/layout.py`: no Graphviz needed.)
+
+# %%
+g = mg.viz.graph(loss, names={"a": a, "b": b, "loss": loss})
+g
+
+# %% [markdown]
 # `backward()` visits these nodes in reverse topological order (拓扑排序: every consumer before
 # the node that produced its input; `a` is used twice, so its two gradients are summed before
 # they go further). At each node it calls `node.backward(grad)`, which returns the
@@ -121,6 +132,18 @@ loss.backward()
 t = np.tanh(a.data * b.data)
 print("a.grad", a.grad.numpy(), " by hand:", (1 - t ** 2) * b.data + 1)
 print("b.grad", b.grad.numpy(), " by hand:", (1 - t ** 2) * a.data)
+
+# %% [markdown]
+# The graph again, after `backward()`: the leaves now show their `.grad` (in red), the numbers just
+# printed. `backward()` freed the graph as it went (each node drops its inputs, so a second
+# `backward()` raises); the view captured the graph when it was made and reads the gradients when it
+# is shown. Only leaves keep a `.grad`: the gradients of intermediate results are used and dropped,
+# as in PyTorch (`mg.grad(loss, [t])` returns one when you want it). Try it on your own expression:
+# `mg.viz.graph(expr)` before and after `expr.backward()`; `.save("graph.svg")` or `"graph.html"`
+# writes it to a file.
+
+# %%
+g
 
 # %% [markdown]
 # ## 4. Gradient checks by finite differences (梯度检验)
@@ -276,6 +299,7 @@ except FloatingPointError as e:
 # | idea | minigrad |
 # |---|---|
 # | a tensor that records ops | `mg.tensor(..., requires_grad=True)`, `t._node`, `node.inputs` |
+# | the graph, drawn | `mg.viz.graph(loss)` before and after `backward()`; `.save("graph.svg")` |
 # | chain rule, reverse mode | `loss.backward()` → `autograd.run_backward`, one `Function.backward` per node |
 # | gradient check | `mg.gradcheck`, central differences in float64 |
 # | second derivatives | `mg.grad(..., create_graph=True)`, `mg.gradgradcheck` |
@@ -286,3 +310,5 @@ except FloatingPointError as e:
 # **Exercises** (`lessons/01_autograd/`, `minigrad lesson check 1`): Task 1.1 a numerical gradient,
 # Task 1.2 a `Function` subclass (sigmoid) that passes `gradcheck` and `gradgradcheck`, Task 1.3
 # broadcasting's gradient, Task 1.4 a Hessian-vector product.
+# `python -m minigrad.autograder.lesson01 --graph` draws the graph of an expression built with
+# *your* Sigmoid, before and after `backward()` (in `lesson01_graph.html`).

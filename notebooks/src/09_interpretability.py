@@ -21,6 +21,8 @@
 # **After this lesson you will be able to**
 # - draw attention maps (注意力图) for any layer and head of a BERT or GPT with `minigrad.viz.plot_attention`,
 #   on English and Chinese text (with a CJK font);
+# - explore them interactively with `minigrad.viz.attention_view`: every layer and head, hover a token to
+#   see what it attends to, in one HTML file that works offline;
 # - summarise heads by their entropy (注意力熵) and by what they attend to (the previous token, `[SEP]`, ...);
 # - combine the layers with attention rollout (注意力展开);
 # - say what attention maps can and cannot tell you about why a model decides what it decides.
@@ -117,6 +119,22 @@ comma = tokens_zh.index("，")
 print("attention of '。' (last row) on '，' in each layer/head:\n", att_zh[:, :, -1, comma])
 
 # %% [markdown]
+# ### The same maps, interactively
+#
+# `mg.viz.attention_view(model, text, tokenizer)` shows every layer and head at once in the notebook:
+# the grid of thumbnails (click one to open that head), the head view (each character on the left joined
+# to the characters on the right it attends to, a line's opacity its weight; hover a character to see only
+# its row, or on the right its column) and the matrix of one head (hover a cell for its value). The
+# causal mask is shown as grey (what a character cannot see), not as zeros. Everything is in the cell's
+# output, with no network: `view.save("attention.html")` writes the same page as one file that opens
+# offline in any browser (the weights are stored in 8 bits; the page states the largest error that
+# introduces, at most 1/510).
+
+# %%
+view = mg.viz.attention_view(gpt, chinese, char_tok)
+view
+
+# %% [markdown]
 # Even after a few seconds of training the maps have structure: several heads put most of the weight of
 # every character on the first one (a default place to look), and in layer 1 some heads make every
 # character of the second half-line look back at the comma, the landmark that tells where in the
@@ -144,6 +162,19 @@ for r, li in enumerate(layers):
         ax.set_xticks(range(T)); ax.set_xticklabels(tokens_en, rotation=90, fontsize=6)
         ax.set_yticks(range(T)); ax.set_yticklabels(tokens_en if c == 0 else [], fontsize=6)
 plt.show()
+
+# %% [markdown]
+# The explorer shows all of them for the English sentence (MiniLM: 6 layers × 12 heads); a second view
+# in the same notebook is independent of the first. Saved, it is one file; the page size for this text:
+
+# %%
+view_en = mg.viz.attention_view(model, english, tok)
+import tempfile
+
+page = view_en.save(os.path.join(tempfile.mkdtemp(), "attention.html"))
+print(f"{os.path.basename(page)}: {os.path.getsize(page) / 1024:.0f} KB, "
+      f"largest quantisation error {view_en.max_error:.5f}")
+view_en
 
 # %% [markdown]
 # ## 3. Summaries: entropy and what a head attends to
@@ -244,6 +275,7 @@ print(f"rollout row of {tokens_en[i]!r}:", ", ".join(f"{tokens_en[j]} {R[i, j]:.
 # | question | formula | minigrad |
 # |---|---|---|
 # | one head's map | $A = \mathrm{softmax}(QK^\top/\sqrt{d_k})$ | `plot_attention(model, tok, text, layer, head)`, `attention_maps` |
+# | all of them, interactively | | `mg.viz.attention_view(model, text, tok)`, `.save("attention.html")` |
 # | how spread is a head? | $-\frac1T\sum_i\sum_j A_{ij}\log A_{ij}$ | exercise 9.1 |
 # | through all layers | $R = \prod_\ell \tfrac12(\bar A_\ell + I)$ | exercise 9.2 |
 # | Chinese labels | a CJK font | `minigrad.viz.cjk_font()` |

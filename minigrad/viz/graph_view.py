@@ -115,6 +115,7 @@ class TensorItem:
     values: object = None                # captured values (at most 4 entries), for results
     ref: object = None                   # the Tensor (a leaf) or a weakref to it (a result)
     home: tuple = ()                     # the scope it is drawn in
+    grad: object = None                  # captured .grad (from_data): its values, or max |g|
 
     def tensor(self):
         t = self.ref() if isinstance(self.ref, weakref.ref) else self.ref
@@ -422,13 +423,11 @@ class GraphView:
         values = live.data if live is not None else t.values
         if values is not None and np.asarray(values).size <= 4:
             lines.append(("", "data " + _values(values)))
-        grad = getattr(live, "grad", None) if live is not None else None
-        if grad is not None:
-            g = grad.data if isinstance(grad, Tensor) else np.asarray(grad)
-            if g.size <= 4:
-                lines.append(("g", "grad " + _values(g)))
-            else:
-                lines.append(("g", f"grad: max |g| {_fmt(np.abs(g).max())}"))
+        grad = _grad_of(live) if live is not None else t.grad
+        if isinstance(grad, float):
+            lines.append(("g", f"grad: max |g| {_fmt(grad)}"))
+        elif grad is not None:
+            lines.append(("g", "grad " + _values(grad)))
         return kind, lines
 
     def _title_of(self, kind, key, panel_index=None) -> str:
@@ -587,6 +586,125 @@ class GraphView:
     def __repr__(self):
         return (f"<mg.viz graph: {self.num_tensors} tensors, {self.num_ops} ops; show it in Jupyter "
                 "or .save('graph.svg' / 'graph.html')>")
+
+
+def _grad_of(t):
+    """A tensor's .grad as drawn: its values (at most 4 entries), else max |g| (a float)."""
+    grad = getattr(t, "grad", None)
+    if grad is None:
+        return None
+    g = grad.data if isinstance(grad, Tensor) else np.asarray(grad)
+    return np.array(g, dtype=np.float64) if g.size <= 4 else float(np.abs(g).max())
+
+
+# ----------------------------------------------------------------------------------------
+# A structure as plain data (JSON): captured in one process, drawn in another (the lesson-1
+# autograder draws the graph of a student's expression without running the student's code)
+# ----------------------------------------------------------------------------------------
+_KINDS = ("param", "leaf", "constant", "result", "output")
+LIMIT = 5000                              # tensors or ops accepted from data
+
+
+def to_data(structure: Structure) -> dict:
+    """The structure, with the leaves' current values and grads, as JSON-able data."""
+    tensors = []
+    for t in structure.tensors:
+        live = t.tensor() if t.producer is None else None
+        values = live.data if live is not None else t.values
+        values = None if values is None or np.asarray(values).size > 4 else \
+            [float(v) for v in np.asarray(values, dtype=np.float64).reshape(-1)]
+        grad = _grad_of(live) if live is not None else t.grad
+        grad = grad if grad is None or isinstance(grad, float) else [float(v) for v in grad.reshape(-1)]
+        tensors.append({"kind": t.kind, "shape": list(t.shape), "dtype": t.dtype, "name": t.name,
+                        "producer": t.producer, "consumers": list(t.consumers),
+                        "home": [list(e) for e in t.home], "values": values, "grad": grad})
+    ops = [{"name": o.name, "step": o.step, "inputs": list(o.inputs), "output": o.output,
+            "scope": [list(e) for e in o.scope]} for o in structure.ops]
+    return {"tensors": tensors, "ops": ops, "root": structure.root}
+
+
+def from_data(data) -> Structure:
+    """A Structure from to_data's output, checked (it may come from a process that is not
+    trusted): ValueError says what is wrong."""
+    def fail(what):
+        raise ValueError(f"graph data: {what}")
+
+    def text(x, what, limit=200):
+        if not isinstance(x, str) or len(x) > limit:
+            fail(f"{what} is not a short string")
+        return x
+
+    def index(x, n, what):
+        if not isinstance(x, int) or isinstance(x, bool) or not 0 <= x < n:
+            fail(f"{what} is not an index below {n}")
+        return x
+
+    def scope(x, what):
+        if not isinstance(x, list) or len(x) > 64:
+            fail(f"{what} is not a list of scopes")
+        out = []
+        for e in x:
+            if not (isinstance(e, list) and len(e) == 2):
+                fail(f"{what} has an entry that is not [path, class]")
+            out.append((text(e[0], what), text(e[1], what)))
+        return tuple(out)
+
+    def numbers(x, what):
+        if x is None:
+            return None
+        if isinstance(x, (int, float)) and not isinstance(x, bool) and what.endswith("grad"):
+            return float(x)
+        if not isinstance(x, list) or len(x) > 4 or not all(
+                isinstance(v, (int, float)) and not isinstance(v, bool) for v in x):
+            fail(f"{what} is not a list of at most 4 numbers")
+        return np.array(x, dtype=np.float64)
+
+    if not isinstance(data, dict):
+        fail("not a dict")
+    raw_t, raw_o = data.get("tensors"), data.get("ops")
+    if not isinstance(raw_t, list) or not isinstance(raw_o, list) or not raw_t or \
+            len(raw_t) > LIMIT or len(raw_o) > LIMIT:
+        fail(f"tensors and ops must be lists (1 to {LIMIT} tensors)")
+    n_t, n_o = len(raw_t), len(raw_o)
+    tensors = []
+    for k, d in enumerate(raw_t):
+        if not isinstance(d, dict) or d.get("kind") not in _KINDS:
+            fail(f"tensor {k} has no valid kind")
+        shape = d.get("shape")
+        if not isinstance(shape, list) or len(shape) > 16 or not all(
+                isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in shape):
+            fail(f"tensor {k}'s shape is not a list of sizes")
+        producer = d.get("producer")
+        tensors.append(TensorItem(
+            k, d["kind"], tuple(shape), text(d.get("dtype"), f"tensor {k}'s dtype", 20),
+            name=text(d.get("name") or "", f"tensor {k}'s name"),
+            producer=None if producer is None else index(producer, n_o, f"tensor {k}'s producer"),
+            consumers=[index(c, n_o, f"tensor {k}'s consumer") for c in d.get("consumers") or []][:LIMIT],
+            values=numbers(d.get("values"), f"tensor {k}'s values"),
+            home=scope(d.get("home") or [], f"tensor {k}'s home"),
+            grad=numbers(d.get("grad"), f"tensor {k}'s grad")))
+    ops = []
+    for i, d in enumerate(raw_o):
+        if not isinstance(d, dict) or not isinstance(d.get("inputs"), list) or len(d["inputs"]) > 64:
+            fail(f"op {i} is not a dict with a list of inputs")
+        step = d.get("step")
+        if not isinstance(step, int) or isinstance(step, bool):
+            fail(f"op {i}'s step is not a number")
+        ops.append(OpItem(i, text(d.get("name"), f"op {i}'s name", 60), step,
+                          [index(k, n_t, f"op {i}'s input") for k in d["inputs"]],
+                          index(d.get("output"), n_t, f"op {i}'s output"),
+                          scope(d.get("scope") or [], f"op {i}'s scope")))
+    for o in ops:                                   # each result has one producer, and it says so
+        if tensors[o.output].producer != o.index:
+            fail(f"op {o.index}'s output does not name it as its producer")
+    for t in tensors:
+        if t.producer is not None and ops[t.producer].output != t.key:
+            fail(f"tensor {t.key} names op {t.producer} as its producer, which made another tensor")
+    structure = Structure(tensors, ops, index(data.get("root"), n_t, "root"))
+    from . import layout
+    edges = [(k, n_t + o.index) for o in ops for k in o.inputs] + [(n_t + o.index, o.output) for o in ops]
+    layout.layers_by_longest_path(n_t + n_o, edges)  # raises ValueError on a cycle
+    return structure
 
 
 def _text_lines(lines, x, y0, step, anchor):
