@@ -169,6 +169,11 @@ def test_model_and_tokenizer_from_a_directory_or_a_checkpoint(tmp_path):
         mg.viz.attention_view(gpt, "明月")
     ids_only = mg.viz.attention_view(gpt, np.array([3, 4, 5]))
     assert ids_only.sets[0].rows == ["#3", "#4", "#5"]
+    # a model object that says where it came from (name_or_path, as Hugging Face's): its tokenizer
+    gpt.name_or_path = str(tmp_path / "gpt.safetensors")
+    assert mg.viz.attention_view(gpt, "明月").sets[0].rows == ["明", "月"]
+    model.name_or_path = str(tmp_path / "bert")
+    assert mg.viz.attention_view(model, "the cat").sets[0].rows == ["[CLS]", "the", "cat", "[SEP]"]
 
 
 def test_byte_level_bpe_tokens_are_shown_as_text():
@@ -249,3 +254,15 @@ def test_save_attention_html_for_the_cli(tmp_path):
     path = mg.viz.save_attention_html(_gpt(tok), tok, POEM, tmp_path / "runs" / "demo" / "attention.html")
     text = (tmp_path / "runs" / "demo" / "attention.html").read_text(encoding="utf-8")
     assert path.endswith("attention.html") and "床" in text and "mg-attn" in text
+
+
+def test_import_minigrad_and_the_views_do_not_import_matplotlib():
+    import subprocess
+    import sys
+    code = ("import sys, numpy as np, minigrad as mg; "
+            "mg.viz.attention_view(attentions=[np.full((1, 1, 2, 2), 0.5)], tokens=['a', 'b']).html(); "
+            "x = mg.tensor(2.0, requires_grad=True); mg.viz.graph(x * x).svg(); "
+            "print('matplotlib' in sys.modules); from minigrad.viz import plot_attention; "
+            "print('matplotlib' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["False", "True"]

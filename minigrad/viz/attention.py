@@ -118,17 +118,19 @@ def _load(source):
 
 
 def _tokenizer_of(model, tokenizer):
-    """The tokenizer given, else the one of the directory the model was loaded from."""
+    """The tokenizer given, else the one of the directory or checkpoint the model was loaded
+    from (its `name_or_path`, as Hugging Face names it)."""
     if tokenizer is not None:
         return tokenizer
-    for attr in ("tokenizer",):
-        if getattr(model, attr, None) is not None:
-            return getattr(model, attr)
     where = getattr(model, "name_or_path", None) or getattr(getattr(model, "config", None),
                                                               "_name_or_path", None)
     if where and os.path.isdir(str(where)):
         from ..models import AutoTokenizer
         return AutoTokenizer.from_pretrained(str(where))
+    if where and os.path.isfile(str(where)):
+        from ..train.checkpoint import read_checkpoint, tokenizer_from_dict
+        saved = read_checkpoint(str(where))["tokenizer"]
+        return tokenizer_from_dict(saved) if saved else None
     return None
 
 
@@ -440,8 +442,8 @@ class AttentionView:
         css = _asset("attention.css")
         script = _asset("attention.js").replace("__ROOT_ID__", uid)
         return (f'<div class="mg-attn" id="{uid}" lang="zh" style="font-family:{html.escape(FONT)}">'
-                f'<div class="mg-nojs">The attention explorer needs JavaScript; it fetches nothing '
-                f'from the network.</div></div>'
+                f'<div class="mg-nojs">The attention explorer needs JavaScript (in Jupyter: trust the '
+                f'notebook); it fetches nothing from the network.</div></div>'
                 f"<style>{css}</style>"
                 f'<script type="application/json" id="{uid}-data">{data}</script>'
                 f"<script>{script}</script>")
