@@ -528,6 +528,7 @@ class PreTrainedMixin:
         if dtype is not None:
             model.to(dtype)
         model.eval()
+        model.name_or_path = str(directory)   # as Hugging Face: where it came from (its tokenizer)
         return (model, info) if output_loading_info else model
 
     def save_pretrained(self, directory) -> list[str]:
