@@ -136,7 +136,7 @@ class Trainer:
         warmup = min(c.warmup_steps, max(c.steps - 1, 0))
         if warmup < c.warmup_steps:
             self.log(f"notice: a warm-up of {c.warmup_steps} steps is longer than the run "
-                     f"({c.steps} steps); warming up for {warmup} steps instead")
+                     f"({c.steps} steps); warming up for {warmup} step{'s' if warmup != 1 else ''} instead")
         self.scheduler = WarmupCosine(self.optimizer, warmup_steps=warmup,
                                       total_steps=max(c.steps, warmup + 1), min_lr=min(c.min_lr, c.lr))
         self.step = 0
