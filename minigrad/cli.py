@@ -813,14 +813,17 @@ def main(argv=None) -> int:
         from .autograder import main as lesson_main
         return lesson_main(argv[1:])
     args = build_parser().parse_args(argv)
+    from .backends import BackendUnavailable
     from .serialization import CheckpointError
     from .train import CheckpointMismatchError
     if os.environ.get("MINIGRAD_DEBUG"):          # full tracebacks for developers
         return args.func(args)
     try:
         return args.func(args)
-    except (CLIError, CheckpointError, CheckpointMismatchError, FileNotFoundError,
-            IsADirectoryError, PermissionError, ValueError) as e:
+    except (CLIError, CheckpointError, CheckpointMismatchError, OSError, ValueError,
+            FloatingPointError, BackendUnavailable) as e:
+        # one line, never a traceback: a bad option, a tampered or mismatched checkpoint, a full
+        # disk (OSError), weights gone NaN (the last good checkpoint is kept), no such backend
         print(f"minigrad {args.command}: error: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -149,13 +149,31 @@ def read_checkpoint(path) -> dict:
     if meta.get("minigrad.checkpoint") is None:
         raise CheckpointMismatchError(f"'{path}' is a safetensors file but not a minigrad training "
                                       f"checkpoint (no 'minigrad.checkpoint' metadata)")
-    out = {"path": str(path), "arch": meta["arch"], "step": int(meta.get("step", 0)),
+    def tampered(what):
+        return CheckpointMismatchError(f"'{path}' is a damaged or edited minigrad checkpoint: {what}")
+
+    if "arch" not in meta:
+        raise tampered("its metadata has no 'arch' entry (which model it holds)")
+    try:
+        step = int(meta.get("step", 0))
+    except ValueError:
+        raise tampered(f"its 'step' entry is {meta['step']!r}, not a whole number") from None
+    out = {"path": str(path), "arch": meta["arch"], "step": step,
            "model": {k[len("model."):]: v for k, v in tensors.items() if k.startswith("model.")},
            "optim_arrays": {k[len("optim."):]: v for k, v in tensors.items()
                             if k.startswith("optim.")}}
     for key in ("model_config", "rng", "tokenizer", "task", "train_config", "optimizer",
                 "scheduler", "history"):
-        out[key] = json.loads(meta[key]) if key in meta else None
+        try:
+            out[key] = json.loads(meta[key]) if key in meta else None
+        except (json.JSONDecodeError, RecursionError):
+            raise tampered(f"its '{key}' entry is not valid JSON") from None
+    if not isinstance(out["model_config"], dict):
+        raise tampered("its 'model_config' entry is missing or not an object, so the model "
+                       "cannot be rebuilt")
+    for key in ("tokenizer", "task", "train_config", "optimizer", "scheduler", "history", "rng"):
+        if out[key] is not None and not isinstance(out[key], dict):
+            raise tampered(f"its '{key}' entry is not a JSON object")
     return out
 
 

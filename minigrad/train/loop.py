@@ -26,14 +26,18 @@ import time
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
+import numpy as np
+
 from .. import random as _random
 from ..optim import AdamW, clip_grad_norm_
 from ..optim.lr_scheduler import WarmupCosine
-from .checkpoint import check_compatible, optimizer_state_from, read_checkpoint, save_checkpoint
+from .checkpoint import (CheckpointMismatchError, check_compatible, optimizer_state_from,
+                         read_checkpoint, save_checkpoint)
 
 CHECKPOINT = "checkpoint.safetensors"
 BEST = "best.safetensors"
 LOSS_PNG = "loss.png"
+MAX_HISTORY = 10_000       # points per curve kept in a checkpoint's metadata
 
 
 @dataclass
@@ -56,6 +60,26 @@ class TrainConfig:
     progress: bool = True        # tqdm progress bar
     plot: bool = True            # loss-curve PNG in out_dir
     test_at_end: bool = True     # score the best weights on the test split (if the task has one)
+
+    def __post_init__(self):
+        """Refuse, before any training starts, options that would waste a run or poison it."""
+        problems = []
+        for name in ("lr", "min_lr", "weight_decay", "grad_clip", "beta1", "beta2"):
+            value = getattr(self, name)
+            if not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
+                problems.append(f"{name} must be a finite number >= 0, got {value!r}")
+        if isinstance(self.lr, (int, float)) and self.lr == 0:
+            problems.append("lr must be > 0 (a run with learning rate 0 changes nothing)")
+        for name in ("batch_size", "eval_every", "ckpt_every"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or value < 1:
+                problems.append(f"{name} must be a whole number >= 1, got {value!r}")
+        for name in ("steps", "warmup_steps"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or value < 0:
+                problems.append(f"{name} must be a whole number >= 0, got {value!r}")
+        if problems:
+            raise ValueError("; ".join(problems))
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -148,13 +172,37 @@ class Trainer:
         self.out_dir = Path(c.out_dir)
 
     # --- checkpoints -------------------------------------------------------------------------
+    def _check_weights_finite(self, path) -> None:
+        """Never replace a good checkpoint with one holding NaN or Inf: raise instead, naming
+        the first bad parameters; the file at `path` (if any) is the last good one."""
+        bad = [name for name, p in self.model.named_parameters() if not np.isfinite(p.data).all()]
+        if bad:
+            kept = (f"'{path}' still holds the last good checkpoint"
+                    if os.path.exists(path) else "no checkpoint was written")
+            raise FloatingPointError(
+                f"the weights hold NaN or Inf at step {self.step} ({', '.join(bad[:3])}"
+                f"{', ...' if len(bad) > 3 else ''}); they were not saved and {kept}. Lower --lr "
+                f"or keep --grad-clip on")
+
+    def _bounded_history(self) -> dict:
+        """The history stored in a checkpoint: at most MAX_HISTORY points per curve (every
+        k-th), so a long run never writes a header it cannot load."""
+        hist = {**self.history, "best": self.best, "best_step": self.best_step}
+        for key in ("step", "loss", "lr", "eval"):
+            values = hist.get(key, [])
+            if len(values) > MAX_HISTORY:
+                k = -(-len(values) // MAX_HISTORY)
+                hist[key] = values[::k][:MAX_HISTORY - 1] + values[-1:]
+        return hist
+
     def save(self, path=None) -> str:
         path = str(path or self.out_dir / CHECKPOINT)
+        self._check_weights_finite(path)
         save_checkpoint(path, self.model, arch=self.task.arch, model_config=self.model_config,
                         tokenizer=self.tokenizer, task=self.task.describe(),
                         train_config=self.config.to_dict(), step=self.step,
                         optimizer=self.optimizer, scheduler=self.scheduler,
-                        history={**self.history, "best": self.best, "best_step": self.best_step})
+                        history=self._bounded_history())
         return path
 
     def resume_from(self, path) -> None:
@@ -164,10 +212,15 @@ class Trainer:
             raise ValueError(f"'{path}' holds weights only (no optimizer state); it cannot be "
                              f"resumed (use it with finetune --checkpoint instead)")
         fresh_total = self.scheduler.total_steps         # the schedule a new run would follow
-        self.model.load_state_dict(ckpt["model"])
-        self.optimizer.load_state_dict(optimizer_state_from(ckpt))
-        self.scheduler.load_state_dict(ckpt["scheduler"])
-        _random.set_rng_state(ckpt["rng"])
+        try:
+            self.model.load_state_dict(ckpt["model"])
+            self.optimizer.load_state_dict(optimizer_state_from(ckpt))
+            self.scheduler.load_state_dict(ckpt["scheduler"])
+            _random.set_rng_state(ckpt["rng"])
+        except (KeyError, TypeError, ValueError, IndexError, AttributeError, RuntimeError) as e:
+            raise CheckpointMismatchError(
+                f"'{path}' cannot be resumed: its weights, optimizer state, schedule or random "
+                f"state is damaged or was edited ({type(e).__name__}: {e})") from None
         self.step = ckpt["step"]
         hist = dict(ckpt["history"] or {})
         self.best = hist.pop("best", math.inf)
@@ -261,9 +314,10 @@ class Trainer:
                     if metrics["val_loss"] < self.best:
                         self.best, self.best_step = metrics["val_loss"], self.step
                         self._save_best()
-                    self._plot()
                 if self.step % c.ckpt_every == 0 and self.step < c.steps:
                     self.save()
+                if self.step % c.eval_every == 0 or self.step == c.steps:
+                    self._plot()                    # after the checkpoints: a plot never costs one
                 if self.callback is not None:
                     self.callback(self)
         except KeyboardInterrupt:
@@ -318,14 +372,21 @@ class Trainer:
 
     def _save_best(self):
         """The weights with the lowest validation loss so far (early stopping, §3.2 模型评估)."""
+        self._check_weights_finite(self.out_dir / BEST)
         save_checkpoint(self.out_dir / BEST, self.model, arch=self.task.arch,
                         model_config=self.model_config, tokenizer=self.tokenizer,
                         task=self.task.describe(), step=self.step)
 
     def _plot(self):
+        """The loss curve PNG; a plot that fails (a full disk, a broken font) is reported and
+        training goes on: the checkpoints are written before it."""
         if not self.config.plot or not self.history["step"]:
             return None
-        from ..viz import plot_loss_curve
         path = self.out_dir / LOSS_PNG
-        plot_loss_curve(self.history, path, title=self.task.describe().get("source", ""))
+        try:
+            from ..viz import plot_loss_curve
+            plot_loss_curve(self.history, path, title=self.task.describe().get("source", ""))
+        except Exception as e:                  # noqa: BLE001 (a picture never stops a run)
+            self.log(f"warning: the loss curve could not be written to {path}: {e}")
+            return None
         return str(path)
