@@ -2,7 +2,7 @@
 
     minigrad demo        train a small GPT on 全唐诗 (the Complete Tang Poems) for about a
                          minute: perplexity on held-out poems, a poem, a loss curve and an
-                         attention map (in ./runs/demo)
+                         attention map, static and interactive (in ./runs/demo)
     minigrad train       pre-train a GPT (next character) or a BERT (masked characters) (§3.2)
     minigrad evaluate    loss and perplexity, or accuracy, of a checkpoint on its test or
                          validation split (§3.2 模型评估)
@@ -11,7 +11,8 @@
                          from `minigrad train --arch bert`, or from a Hugging Face BERT
                          directory (--pretrained DIR: real weights, WordPiece tokenizer)
     minigrad attention   draw a checkpoint's (or a Hugging Face directory's) attention maps
-                         for a text as a PNG (§4.1)
+                         for a text as a PNG (§4.1), and with --html FILE as an interactive
+                         page that opens offline
     minigrad lesson      the exercises: `lesson list`, `lesson check N [--file PATH]`
 
 Held-out data (§3.2 模型评估): the validation split chooses the weights to keep (early
@@ -322,14 +323,23 @@ def _sample(model, tok, prompt: str, n: int, temperature: float, top_k, seed: in
     return text, stop
 
 
-def _attention_png(model, tok, text: str, path, layer=None, head=None) -> str:
+def _attention_files(model, tok, text: str, png, html=None, layer=None, head=None) -> list[str]:
+    """The attention maps on `text`: a PNG (matplotlib) and, with `html`, the interactive
+    explorer of the same maps, one HTML file that opens offline (mg.viz.attention_view)."""
     import matplotlib.pyplot as plt
 
-    from .viz import plot_attention
-    fig = plot_attention(model, tok, _model_text(tok, text, "text"), layer=layer, head=head)
-    fig.savefig(path, dpi=110)
+    from .viz import plot_attention, save_attention_html
+    text = _model_text(tok, text, "text")
+    fig = plot_attention(model, tok, text, layer=layer, head=head)
+    fig.savefig(png, dpi=110)
     plt.close(fig)
-    return str(path)
+    written = [str(png)]
+    if html is not None:
+        Path(html).parent.mkdir(parents=True, exist_ok=True)
+        written.append(save_attention_html(model, tok, text, html,
+                                           layers=None if layer is None else [layer],
+                                           heads=None if head is None else [head]))
+    return written
 
 
 # --------------------------------------------------------------------------------------------
@@ -393,10 +403,12 @@ def _demo(args) -> int:
     print({"end": "(the model ended the poem)", "lines": f"({args.max_lines} lines: stopped)",
            "length": f"({args.sample_chars} characters: stopped)"}[stop])
     example = desc["example"]
-    png = _attention_png(model, tok, example, out_dir / "attention.png")
+    png, page = _attention_files(model, tok, example, out_dir / "attention.png",
+                                 out_dir / "attention.html")
     print(f"loss curve:     {result.loss_png}  (training and validation loss; the ring marks the "
           f"kept weights, the star their test score)")
     print(f"attention map:  {png}  (all layers × heads on '{example}')")
+    print(f"explorer:       {page}  (the same maps, interactive: open it in a browser, offline)")
     print(f"weights:        {result.best}  (step {result.best_step}; try: minigrad generate "
           f"--checkpoint {result.best} --prompt '{prompt}')")
     return 0
@@ -606,7 +618,8 @@ def _attention(args) -> int:
         model, tok, ckpt = load_model(source)
         text = args.text or _default_text(ckpt)
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    print(_attention_png(model, tok, text, args.out, args.layer, args.head))
+    for path in _attention_files(model, tok, text, args.out, args.html, args.layer, args.head):
+        print(path)
     return 0
 
 
@@ -800,6 +813,9 @@ def build_parser() -> argparse.ArgumentParser:
                     help="the text to look at (default: a line of the checkpoint's own corpus; "
                          f"for a Hugging Face model: {SENTENCE})")
     at.add_argument("--out", default="attention.png", help="PNG file to write")
+    at.add_argument("--html", default=None, metavar="FILE",
+                    help="also write the interactive explorer of the same maps to FILE (one "
+                         "self-contained HTML page: opens offline, in any browser)")
     at.add_argument("--layer", type=int, default=None, help="one layer (default: all)")
     at.add_argument("--head", type=int, default=None, help="one head (default: all)")
 

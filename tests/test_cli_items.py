@@ -124,6 +124,18 @@ def test_attention_without_text_uses_the_corpus_line(poem_run, tmp_path, capsys)
     assert task["example"] == "床前明月光，疑是地上霜。"
 
 
+def test_attention_html_writes_the_explorer_beside_the_png(poem_run, tmp_path, capsys):
+    png, page = tmp_path / "a.png", tmp_path / "pages" / "a.html"
+    assert main(["attention", "--checkpoint", str(poem_run / BEST), "--text", "床前明月光🌙", "--out",
+                 str(png), "--html", str(page)]) == 0
+    captured = capsys.readouterr()
+    assert captured.out.split() == [str(png), str(page)]
+    assert captured.err.count("not in the model's vocabulary") == 1          # said once, not per file
+    text = page.read_text(encoding="utf-8")
+    assert png.stat().st_size > 10_000 and "mg-attn" in text and "<script src" not in text
+    assert "床" in text and "\\u003cunk>" in text                        # <unk>, escaped in the data
+
+
 def test_unknown_characters_are_read_as_unk_with_a_notice(poem_run, tmp_path, capsys):
     png = tmp_path / "b.png"
     assert main(["attention", "--checkpoint", str(poem_run / BEST), "--text", "床前明月光🌙", "--out",

@@ -30,8 +30,9 @@ def test_demo_splits_by_poem_keeps_the_best_and_reports_one_test_figure(tmp_path
     sample = text.split("):\n", 1)[1].split("\n(", 1)[0]
     assert sample.startswith("春眠不觉晓，") and "\r" not in sample and "\n\n" not in sample
     # the files it names are the files it wrote
-    named = re.findall(r"(\S+\.(?:png|safetensors))", text)
-    assert {str(out / "loss.png"), str(out / "attention.png"), str(out / BEST)} <= set(named)
+    named = re.findall(r"(\S+\.(?:png|html|safetensors))", text)
+    assert {str(out / "loss.png"), str(out / "attention.png"), str(out / "attention.html"),
+            str(out / BEST)} <= set(named)
     for path in named:
         assert (tmp_path / path).exists() or __import__("os").path.exists(path), path
     assert f"--checkpoint {out / BEST}" in text
