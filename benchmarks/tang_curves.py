@@ -78,7 +78,7 @@ def main():
                          eval_windows=DEMO["eval_windows"], ckpt_every=10 ** 9, seed=args.seed,
                          out_dir=tmp, progress=False, plot=False)
         task = LMTask(data, eval_windows=DEMO["eval_windows"], description=desc)
-        res = Trainer(model, task, tc, cfg.to_dict(), tok).fit()
+        res = Trainer(model, task, tc, cfg.to_dict(), tok, callback=clock).fit()
         best, _, _ = load_model(res.best)
     texts, ended = [], 0
     prompts = [PROMPTS[i % len(PROMPTS)] for i in range(args.samples)]
