@@ -7,7 +7,7 @@ import re
 import numpy as np
 import pytest
 
-from minigrad.cli import _sample, build_parser, main
+from minigrad.cli import _sample, _sub, _train_args, build_parser, main
 from minigrad.data import END_OF_TEXT
 from minigrad.train import BEST, CHECKPOINT, read_checkpoint, save_checkpoint
 from minigrad.train.checkpoint import tokenizer_from_dict
@@ -79,8 +79,13 @@ def test_help_shows_each_default_once_and_cleanly():
         assert "(default: None)" not in text, (name, action.dest, text)
         assert text.count("default") <= 1, (name, action.dest, text)
         assert not re.search(r"\d\.\d*0000000\d", text), (name, action.dest, text)
-    demo = " ".join(parser._subparsers._group_actions[0].choices["demo"].format_help().split())
-    assert "learning rate at the end of the cosine decay (default: 0.0003)" in demo
+    # lr / 10 of an lr such as 3e-3 is 0.00030000000000000003 in floating point: shown as 0.0003
+    sub = argparse.ArgumentParser().add_subparsers()
+    p = _sub(sub, "x", None, "x")
+    _train_args(p, steps=1, batch_size=1, lr=3e-3, warmup=0, eval_every=1, ckpt_every=1, out="o")
+    text = " ".join(p.format_help().split())
+    assert "learning rate at the end of the cosine decay (default: 0.0003)" in text
+    assert p.parse_args([]).min_lr == 0.0003
     finetune = parser._subparsers._group_actions[0].choices["finetune"].format_help()
     assert "5e-05; 5e-06 with --pretrained" in " ".join(finetune.split())
 
