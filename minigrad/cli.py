@@ -48,7 +48,8 @@ def _train_config(args, out_dir):
                        warmup_steps=args.warmup_steps, weight_decay=args.weight_decay,
                        grad_clip=args.grad_clip, eval_every=args.eval_every,
                        eval_windows=args.eval_windows, ckpt_every=args.ckpt_every, seed=args.seed,
-                       out_dir=str(out_dir), progress=not args.no_progress)
+                       out_dir=str(out_dir), progress=not args.no_progress,
+                       overwrite=getattr(args, "overwrite", True))   # the demo: always afresh
 
 
 def _notice(message: str) -> None:
@@ -697,6 +698,8 @@ def _train_args(p, steps, batch_size, lr, warmup, eval_every, ckpt_every, out, r
     if resume:
         p.add_argument("--resume", action="store_true",
                        help="continue from OUT/checkpoint.safetensors (same options)")
+        p.add_argument("--overwrite", action="store_true",
+                       help="start afresh in an OUT that already holds a run, replacing its files")
 
 
 def _sampling_args(p, temperature=0.8, top_k=20):

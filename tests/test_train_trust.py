@@ -96,3 +96,19 @@ def test_cli_tampered_checkpoint_and_disk_errors_are_one_line(tmp_path, capsys):
     err = capsys.readouterr().err
     assert code == 2 and "model_config" in err and "Traceback" not in err
     assert math.isfinite(1.0)
+
+
+def test_training_into_a_folder_that_holds_a_run_refuses_without_resume_or_overwrite(tmp_path, capsys):
+    _setup(tmp_path, steps=4).fit()
+    before = _params(_setup(tmp_path, steps=4).model)
+    with pytest.raises(ValueError, match=r"already holds a run .*--resume.*--overwrite"):
+        _setup(tmp_path, steps=4, seed=1, overwrite=False).fit()
+    assert read_checkpoint(tmp_path / CHECKPOINT)["step"] == 4      # untouched
+    assert _setup(tmp_path, steps=4, seed=1, overwrite=True).fit().step == 4
+    out = tmp_path / "cli"
+    args = ["train", "--data", "tang", "--steps", "1", "--eval-every", "1", "--no-progress",
+            "--out", str(out)]
+    assert main(args) == 0
+    assert main(args) == 2 and "already holds a run" in capsys.readouterr().err
+    assert main(args + ["--overwrite"]) == 0
+    assert before                                                  # (the fixture built a model)

@@ -60,6 +60,8 @@ class TrainConfig:
     progress: bool = True        # tqdm progress bar
     plot: bool = True            # loss-curve PNG in out_dir
     test_at_end: bool = True     # score the best weights on the test split (if the task has one)
+    overwrite: bool = True       # start afresh in an out_dir that already holds a run (the
+                                 # CLI's train/finetune refuse that unless --overwrite is given)
 
     def __post_init__(self):
         """Refuse, before any training starts, options that would waste a run or poison it."""
@@ -267,6 +269,10 @@ class Trainer:
                 raise FileNotFoundError(f"--resume: no checkpoint at '{ckpt_path}' (train without "
                                         f"--resume first, or point --out at the run's folder)")
             self.resume_from(ckpt_path)
+        elif ckpt_path.exists() and not c.overwrite:
+            raise ValueError(f"'{self.out_dir}' already holds a run ({CHECKPOINT}); continue it "
+                             f"with --resume, or pass --overwrite to start again and replace "
+                             f"its files (or choose another --out)")
         self._stop = False
         handler_installed = threading.current_thread() is threading.main_thread()
         previous = signal.signal(signal.SIGINT, self._on_sigint) if handler_installed else None
