@@ -22,6 +22,7 @@ to run as a world of one, which would silently train N separate models.
 """
 from __future__ import annotations
 
+import json
 import os
 import sys
 import time
@@ -271,6 +272,16 @@ def all_gather_v(local: np.ndarray, counts, out: np.ndarray | None = None) -> np
     request = _state.comm.Iallgatherv(local, [out, counts, displs, from_numpy_dtype(local.dtype)])
     wait(request, f"all_gather_v({local.dtype}, counts {counts})")
     return out
+
+
+def all_gather_json(value) -> list:
+    """Every rank's small JSON-able value (names, step counts), as a list indexed by rank.
+    Sent as UTF-8 JSON bytes through the buffer collectives: nothing is pickled."""
+    data = np.frombuffer(json.dumps(value).encode("utf-8"), dtype=np.uint8)
+    counts = all_gather(np.array([data.size], dtype=np.int64))[:, 0]
+    joined = all_gather_v(data, counts).tobytes()
+    ends = np.cumsum(counts)
+    return [json.loads(joined[e - c:e]) for c, e in zip(counts.tolist(), ends.tolist())]
 
 
 def reduce_scatter(array, op: str = "sum") -> np.ndarray:

@@ -163,7 +163,7 @@ class ZeroRedundancyOptimizer:
         `to` is accepted for PyTorch's signature; every rank receives the state."""
         names = sorted({k for s in self.state.values() for k, v in s.items()
                         if isinstance(v, np.ndarray)})
-        all_names = sorted(set().union(*comm.get_comm().allgather(names))) \
+        all_names = sorted(set().union(*comm.all_gather_json(names))) \
             if self.world_size > 1 else names
         # scalars (AdamW's step count) per parameter index, from the ranks that hold a piece
         scalars = {}
@@ -174,9 +174,9 @@ class ZeroRedundancyOptimizer:
                                                         if not isinstance(v, np.ndarray)}
         if self.world_size > 1:
             merged = {}
-            for part in comm.get_comm().allgather(scalars):      # small Python values only
+            for part in comm.all_gather_json(scalars):           # JSON, never a pickle
                 for i, values in part.items():
-                    merged.setdefault(i, {}).update(values)
+                    merged.setdefault(int(i), {}).update(values)
             scalars = merged
         full = {}
         for name in all_names:
