@@ -238,9 +238,9 @@ class BertPooler(Module):
         return self.dense(hidden_states[:, 0]).tanh()              # (B, H)
 
 
-def _init_bert_weights(module: Module, std: float):
-    """Hugging Face's BERT init: N(0, initializer_range) weights, zero biases, LayerNorm 1/0,
-    the padding row of the word embeddings zero."""
+def init_hf_weights(module: Module, std: float):
+    """Hugging Face's init of BERT and Marian: N(0, std) Linear and Embedding weights, zero
+    biases, LayerNorm 1/0, the padding row of an embedding zero."""
     for m in module.modules():
         if isinstance(m, Linear):
             init.normal_(m.weight, 0.0, std)
@@ -267,7 +267,7 @@ class BertModel(PreTrainedMixin, GradientCheckpointing, Module):
         self.embeddings = BertEmbeddings(config)
         self.encoder = BertEncoder(config)
         self.pooler = BertPooler(config) if add_pooling_layer else None
-        _init_bert_weights(self, config.initializer_range)
+        init_hf_weights(self, config.initializer_range)
 
     def forward(self, input_ids, attention_mask=None, token_type_ids=None,
                 output_attentions: bool = False, output_hidden_states: bool = False):
@@ -351,7 +351,7 @@ class BertForMaskedLM(PreTrainedMixin, GradientCheckpointing, Module):
         self.config = config
         self.bert = BertModel(config, add_pooling_layer=False)
         self.cls = BertOnlyMLMHead(config, self.bert.embeddings.word_embeddings)
-        _init_bert_weights(self.cls.predictions.transform, config.initializer_range)
+        init_hf_weights(self.cls.predictions.transform, config.initializer_range)
 
     def forward(self, input_ids, attention_mask=None, token_type_ids=None, labels=None,
                 output_attentions: bool = False, output_hidden_states: bool = False):
@@ -383,7 +383,7 @@ class BertForSequenceClassification(PreTrainedMixin, GradientCheckpointing, Modu
         p = config.classifier_dropout if config.classifier_dropout is not None else config.hidden_dropout_prob
         self.dropout = Dropout(p)
         self.classifier = Linear(config.hidden_size, config.num_labels)
-        _init_bert_weights(self.classifier, config.initializer_range)
+        init_hf_weights(self.classifier, config.initializer_range)
 
     def forward(self, input_ids, attention_mask=None, token_type_ids=None, labels=None,
                 output_attentions: bool = False, output_hidden_states: bool = False):

@@ -45,6 +45,7 @@ from ..nn.module import Module
 from ..nn import functional as F
 from ..nn.transformer import get_activation
 from ..tensor import DEFAULT_DTYPE, ShapeError, Tensor, as_tensor, cat
+from .bert import init_hf_weights
 from .outputs import BaseModelOutput, Seq2SeqLMOutput
 from .pretrained import PreTrainedMixin
 
@@ -473,24 +474,6 @@ class MarianModel(Module):
             self.decoder.embed_tokens.weight = self.shared.weight
 
 
-def _init_marian_weights(module: Module, std: float):
-    """Hugging Face's init: N(0, init_std) for Linear and Embedding weights, zero biases, the
-    padding row zero, LayerNorm 1 / 0 (the sinusoidal table is fixed)."""
-    for m in module.modules():
-        if isinstance(m, Linear):
-            init.normal_(m.weight, 0.0, std)
-            if m.bias is not None:
-                init.zeros_(m.bias)
-        elif isinstance(m, Embedding):
-            init.normal_(m.weight, 0.0, std)
-            if m.padding_idx is not None:
-                m.weight.data[m.padding_idx] = 0.0
-        elif isinstance(m, LayerNorm):
-            init.ones_(m.weight)
-            if m.bias is not None:
-                init.zeros_(m.bias)
-
-
 class MarianMTModel(PreTrainedMixin, Module):
     """The translation model: MarianModel, then lm_head (tied) + final_logits_bias.
 
@@ -509,7 +492,7 @@ class MarianMTModel(PreTrainedMixin, Module):
         V = config.decoder_vocab_size
         self.lm_head = Linear(config.d_model, V, bias=False)
         self.register_buffer("final_logits_bias", Tensor(np.zeros((1, V), dtype=np.dtype(DEFAULT_DTYPE))))
-        _init_marian_weights(self, config.init_std)
+        init_hf_weights(self, config.init_std)   # (the sinusoidal table is fixed)
         if config.tie_word_embeddings:                                       # output layer = embeddings
             self.lm_head.weight = self.model.decoder.embed_tokens.weight
 
