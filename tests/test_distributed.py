@@ -15,6 +15,7 @@ from minigrad.distributed.ddp import _make_buckets
 from minigrad.models import GPT, GPTConfig
 from minigrad.optim import SGD, AdamW
 from minigrad.train.loop import param_groups
+from numerics import assert_same_numbers
 
 
 @pytest.fixture
@@ -144,19 +145,22 @@ def _train(opt_factory, steps=3, unused=True):
     return model, opt
 
 
-def test_zero_alone_is_adamw_bit_for_bit_and_same_state_dict():
+def test_zero_alone_is_adamw_and_same_state_dict():
+    # The update runs on flattened slices that start at other offsets than the parameters, so a
+    # vectorised kernel may split vector and scalar iterations differently: same numbers to
+    # rounding (tests/numerics.py), not necessarily bit for bit on every CPU.
     kw = dict(lr=1e-2, betas=(0.9, 0.99), weight_decay=0.1)
     plain, plain_opt = _train(lambda g: AdamW(g, **kw))
     zero, zero_opt = _train(lambda g: dist.ZeroRedundancyOptimizer(g, optimizer_class=AdamW, **kw))
     for (name, a), b in zip(plain.state_dict().items(), zero.state_dict().values()):
-        np.testing.assert_array_equal(a.data, b.data, err_msg=name)
+        assert_same_numbers(b.data, a.data, err_msg=name)
     sa, sb = plain_opt.state_dict(), zero_opt.state_dict()
     assert sa["param_groups"] == sb["param_groups"]
     assert sorted(sa["state"]) == sorted(sb["state"])
     for i in sa["state"]:
         assert sa["state"][i].keys() == sb["state"][i].keys()
         for k, v in sa["state"][i].items():
-            np.testing.assert_array_equal(v, sb["state"][i][k], err_msg=f"{i}.{k}")
+            assert_same_numbers(sb["state"][i][k], v, err_msg=f"{i}.{k}")
     assert zero_opt.state_bytes() == sum(v.nbytes for s in plain_opt.state.values()
                                          for v in s.values() if isinstance(v, np.ndarray))
 
@@ -179,7 +183,7 @@ def test_zero_follows_the_scheduler_and_other_optimizers():
     zero, zopt = _train(lambda g: dist.ZeroRedundancyOptimizer(g, optimizer_class=SGD, **kw),
                         unused=False)
     for a, b in zip(plain.parameters(), zero.parameters()):
-        np.testing.assert_array_equal(a.data, b.data)
+        assert_same_numbers(b.data, a.data)
     zopt.param_groups[0]["lr"] = 0.0                               # what an LR schedule does
     before = [p.data.copy() for p in zopt.param_groups[0]["params"]]
     for p in zero.parameters():
