@@ -18,7 +18,7 @@ from minigrad.models import (GPT, AutoModelForSequenceClassification, AutoTokeni
                              BertModel, GPTConfig, package_model_dir)
 from minigrad.tokenizers import BertTokenizer
 from minigrad.tokenizers.wordpiece import BasicTokenizer
-from minigrad.train import CHECKPOINT, load_model, read_checkpoint, tokenizer_from_dict, tokenizer_to_dict
+from minigrad.train import BEST, CHECKPOINT, load_model, read_checkpoint, tokenizer_from_dict, tokenizer_to_dict
 
 SPECIALS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
 FAST = ["--no-progress", "--n-train", "48", "--batch-size", "8", "--warmup-steps", "1",
@@ -85,7 +85,7 @@ def test_finetune_pretrained_then_resume_evaluate_attention_and_hf_model(tiny_be
     files = {"config.json", "model.safetensors", "vocab.txt", "tokenizer_config.json"}
     assert files <= set(os.listdir(hf_dir))
     assert json.loads((hf_dir / "config.json").read_text())["id2label"]["1"] == "positive"
-    model, tok, _ = load_model(out / CHECKPOINT)
+    model, tok, _ = load_model(out / BEST)        # OUT/hf_model holds the best weights
     hf = AutoModelForSequenceClassification.from_pretrained(hf_dir)
     hf_tok = AutoTokenizer.from_pretrained(hf_dir)
     enc = hf_tok(["This is a great movie!", "The plot was a mess."], padding=True, return_tensors="np")
