@@ -1,6 +1,7 @@
 """Readers for the corpora bundled in minigrad/data/corpora/ (sources and licences in
 SOURCES.md there): 全唐诗 (Complete Tang Poems, 57,603 poems), 唐诗三百首 (Three Hundred Tang
-Poems), 100 Song poems, and the King James Bible with each book's genre.  Text only:
+Poems), 100 Song poems, the King James Bible with each book's genre, and the 和合本 (Chinese
+Union Version), which aligns with it verse by verse.  Text only:
 tokenizers turn it into ids.
 
 Data cleaning (§3.2 预训练 · 数据收集): 全唐诗 comes with an editor's apparatus inside the
@@ -170,6 +171,27 @@ def kjv_books() -> dict:
 def kjv_verses() -> tuple:
     """All 31,102 verses as (book abbreviation, chapter, verse, text)."""
     path = CORPORA_DIR / "kjv.tsv.gz"
+    with gzip.open(path, "rt", encoding="utf-8") as f:
+        rows = csv.DictReader(f, delimiter="\t", quoting=csv.QUOTE_NONE)
+        return tuple((r["book"], int(r["chapter"]), int(r["verse"]), r["text"]) for r in rows)
+
+
+@lru_cache(maxsize=None)
+def cuv_books() -> dict:
+    """abbreviation -> {'book_zh', 'book_en'} for the 66 books of the 和合本 (same
+    abbreviations as kjv_books: 'Ge' -> 创世纪 / Genesis)."""
+    rows = csv.DictReader(io.StringIO(_read("cuv_books.tsv")), delimiter="\t")
+    return {r["abbrev"]: {"book_zh": r["book_zh"], "book_en": r["book_en"]} for r in rows}
+
+
+@lru_cache(maxsize=None)
+def cuv_verses() -> tuple:
+    """The 和合本 (Chinese Union Version, 1919, simplified characters): all 31,102 verses as
+    (book abbreviation, chapter, verse, text), laid out as kjv_verses(), so the two join on
+    (book, chapter, verse) into 31,100 English→Chinese pairs (data/translation.py)."""
+    path = CORPORA_DIR / "cuv.tsv.gz"
+    if not path.exists():
+        raise FileNotFoundError(f"bundled corpus {path} is missing; reinstall minigrad")
     with gzip.open(path, "rt", encoding="utf-8") as f:
         rows = csv.DictReader(f, delimiter="\t", quoting=csv.QUOTE_NONE)
         return tuple((r["book"], int(r["chapter"]), int(r["verse"]), r["text"]) for r in rows)
