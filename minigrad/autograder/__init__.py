@@ -8,6 +8,8 @@
     minigrad lesson check 3 --no-hints         an exam: pass/fail and the failed check's name only
     minigrad lesson grade DIR --out grades.csv [--json report.json] [--lessons 1,2] [--timeout S]
                                                a class: a gradebook and a Gradescope-style report
+    minigrad lesson check 3 --lang zh          the table, reasons and nudges in Chinese (中文);
+                                               also with LANG=zh_CN.UTF-8 or MINIGRAD_LANG=zh
 
 It prints a table of the tasks passed and failed and, under each failure, the check that
 failed and what is wrong (the first differing value, shapes and dtypes, or the exception and
@@ -44,6 +46,7 @@ from pathlib import Path
 from .core import (CRASHED, FAILED, NO_HINTS, NUDGE, PASSED, TIMEOUT, TODO, WHAT, CheckFailed,
                    Lesson, LessonReport, LoadError, Task, TaskResult, format_output, format_table,
                    grade_lesson, load_exercises, run_lesson, run_task)
+from ..i18n import set_language, tr
 from . import isolation
 from .isolation import StudentProcess
 
@@ -72,8 +75,10 @@ def lessons() -> dict[int, Lesson]:
 def get_lesson(number: int) -> Lesson:
     all_lessons = lessons()
     if number not in all_lessons:
-        raise KeyError(f"no lesson {number}; the lessons with exercises are "
-                       f"{', '.join(map(str, all_lessons))} (see `minigrad lesson list`)")
+        known = ", ".join(map(str, all_lessons))
+        raise KeyError(tr(f"no lesson {number}; the lessons with exercises are {known} (see "
+                          f"`minigrad lesson list`)",
+                          f"没有第 {number} 课；有练习的课是 {known}（见 `minigrad lesson list`）"))
     return all_lessons[number]
 
 
@@ -106,7 +111,7 @@ def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="minigrad lesson",
                                 description="classroom exercises and their autograder")
     sub = p.add_subparsers(dest="action", required=True, metavar="ACTION")
-    sub.add_parser("list", help="the lessons and their tasks")
+    _lang_flag(sub.add_parser("list", help="the lessons and their tasks"))
     check = sub.add_parser("check", help="check a lesson's exercises and print a table")
     check.add_argument("lesson", type=int, help="lesson number, e.g. 3")
     check.add_argument("--file", default=None,
@@ -116,6 +121,7 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("--timeout", type=float, default=None, metavar="S",
                        help="seconds each task may take (default: the task's own, 30 s for most)")
     _hint_flags(check)
+    _lang_flag(check)
     grade = sub.add_parser("grade", help="grade a class's files: a CSV gradebook and a JSON report")
     grade.add_argument("dir", metavar="DIR",
                        help="one entry per student: DIR/<student>/NN_name.py (or "
@@ -136,7 +142,15 @@ def _parser() -> argparse.ArgumentParser:
                        help="memory a student's process may use beyond what minigrad itself takes "
                             "(RLIMIT_AS; default 4096 MiB)")
     _hint_flags(grade)
+    _lang_flag(grade)
     return p
+
+
+def _lang_flag(parser):
+    parser.add_argument("--lang", choices=["en", "zh"], default=None,
+                        help="the language of the table, the reasons and the nudges: en or zh "
+                             "(中文); default: MINIGRAD_LANG, else the locale (LANG=zh_CN.UTF-8 "
+                             "gives zh), else en")
 
 
 def _hint_flags(parser):
@@ -157,8 +171,10 @@ def _hint_level(args) -> int:
                          f"or 'on'")
     if env == "off":
         if args.hint:
-            print(f"minigrad lesson: hints are turned off here ({HINTS_ENV}=off): showing only "
-                  f"the failed checks", file=sys.stderr)
+            print(tr(f"minigrad lesson: hints are turned off here ({HINTS_ENV}=off): showing only "
+                     f"the failed checks",
+                     f"minigrad lesson：这里关闭了提示（{HINTS_ENV}=off），只显示未通过的检查"),
+                  file=sys.stderr)
         return NO_HINTS
     return NO_HINTS if args.no_hints else NUDGE if args.hint else WHAT
 
@@ -169,12 +185,16 @@ def main(argv=None) -> int:
         args = _parser().parse_args(argv)
     except SystemExit as e:          # argparse: --help (0) or a usage error (2)
         return int(e.code or 0)
+    if args.lang:
+        set_language(args.lang)        # every message, here and in the student's process
     if args.action == "list":
         for lesson in lessons().values():
-            print(f"Lesson {lesson.number}: {lesson.title} ({lesson.sections})  "
-                  f"[lessons/{lesson.folder}]")
+            print(tr(f"Lesson {lesson.number}: {lesson.title} ({lesson.sections})  "
+                     f"[lessons/{lesson.folder}]",
+                     f"第 {lesson.number} 课：{lesson.title}（{lesson.sections}）  "
+                     f"[lessons/{lesson.folder}]"))
             for t in lesson.tasks:
-                print(f"  Task {t.id}: {t.title}")
+                print(tr(f"  Task {t.id}: {t.title}", f"  第 {t.id} 题：{t.title}"))
         return 0
     if args.action == "grade":
         from . import grade
@@ -190,18 +210,22 @@ def main(argv=None) -> int:
         hints = _hint_level(args)
         isolation.launcher()
         if args.timeout is not None and not args.timeout > 0:
-            raise ValueError("--timeout must be a positive number of seconds")
+            raise ValueError(tr("--timeout must be a positive number of seconds",
+                                "--timeout 必须是正的秒数"))
     except (KeyError, ValueError) as e:
         print(f"minigrad lesson: error: {e.args[0]}", file=sys.stderr)
         return 2
     if args.task is not None and args.task not in {t.id for t in lesson.tasks}:
-        print(f"minigrad lesson: error: lesson {lesson.number} has no task {args.task}; its tasks "
-              f"are {', '.join(t.id for t in lesson.tasks)}", file=sys.stderr)
+        ids = ", ".join(t.id for t in lesson.tasks)
+        print("minigrad lesson: error: " +
+              tr(f"lesson {lesson.number} has no task {args.task}; its tasks are {ids}",
+                 f"第 {lesson.number} 课没有第 {args.task} 题；它的题目是 {ids}"), file=sys.stderr)
         return 2
     path = Path(args.file) if args.file else find_exercises(lesson)
     if not path.is_file():
-        print(f"minigrad lesson: error: no such file: {path}" +
-              ("" if args.file else f" (run from the folder that holds lessons/, or pass --file)"),
+        print("minigrad lesson: error: " + tr(f"no such file: {path}", f"没有这个文件：{path}") +
+              ("" if args.file else tr(" (run from the folder that holds lessons/, or pass --file)",
+                                       "（请在包含 lessons/ 的文件夹中运行，或者用 --file 指定）")),
               file=sys.stderr)
         return 2
     report = grade_lesson(lesson, path, only=args.task, timeout=args.timeout)

@@ -3,14 +3,22 @@ against a student's file, and the table it prints.
 
 A lesson's checks live in one module, `lessonNN.py`, next to this file:
 
+    from ..i18n import Text, tr
     from .core import CheckFailed, Lesson, assert_close
 
-    LESSON = Lesson(3, "03_attention", "Self-attention", "§4.1 自注意力机制")
+    LESSON = Lesson(3, "03_attention", Text("Self-attention", "自注意力机制"), "§4.1 自注意力机制")
 
-    @LESSON.task("3.1", "the causal mask",
-                 nudge="§4.1 Masks: query t may see keys 0..t, never the future")
+    @LESSON.task("3.1", Text("the causal mask", "因果掩码"),
+                 nudge=Text("§4.1 Masks: query t may see keys 0..t, never the future",
+                            "§4.1 掩码：查询 t 只能看到键 0..t，看不到未来"))
     def check_causal_mask(ex):              # ex: the student's file, as the grader sees it
         assert_close(ex.causal_mask(4), np.tril(np.ones((4, 4), bool)), "causal_mask(4)")
+
+Everything the learner reads has two forms (minigrad/i18n.py): titles and nudges, made at
+import time, are Text(en, zh), shown in the language of the moment they are printed; the
+names of checks and what is wrong, made while a check runs, are tr(en, zh).  A check's name
+that is code only ("causal_mask(4)") reads the same in both languages and needs no second
+form.  tests/test_i18n.py fails on a message with one form.
 
 The student's file is imported in a process of its own (isolation.py); the check runs here,
 in the grading process.  `ex.causal_mask(4)` runs the student's function there and gives back
@@ -53,11 +61,27 @@ from pathlib import Path
 
 import numpy as np
 
+from ..i18n import Text, is_chinese, language, tr
 from .isolation import (IMPORT_TIMEOUT, MEMORY_MB, ImportFailed, Refused, RemoteObject,
                         StudentGarbled, StudentGone, StudentProcess, StudentRaised,
                         StudentTensor, StudentTimeout, forbidden)
 
 PASSED, FAILED, TODO, CRASHED, TIMEOUT = "PASS", "FAIL", "TODO", "ERROR", "TIMEOUT"
+
+# The status words as the table shows them (the constants above stay the same in both
+# languages: the gradebook's CSV and JSON, and scripts, read them).
+STATUS_WORDS = {PASSED: Text("PASS", "通过"), FAILED: Text("FAIL", "未通过"),
+                TODO: Text("TODO", "待完成"), CRASHED: Text("ERROR", "出错"),
+                TIMEOUT: Text("TIMEOUT", "超时"), "MISSING": Text("MISSING", "缺交")}
+# The labels of the lines under a failure (TaskResult.report gives the keys).
+LABELS = {"check": Text("check", "检查"), "why": Text("why", "原因"), "nudge": Text("nudge", "提示")}
+
+
+def status_word(status: str) -> str:
+    """A status constant as the current language writes it ("FAIL" -> "未通过" in Chinese)."""
+    word = STATUS_WORDS.get(status)
+    return str(word) if word is not None else status
+
 
 NO_HINTS, WHAT, NUDGE = 0, 1, 2          # the hint levels: --no-hints, the default, --hint
 
@@ -80,9 +104,9 @@ class CheckFailed(AssertionError):
 @dataclasses.dataclass
 class Task:
     id: str                 # "3.2"
-    title: str              # "the backward of softmax"
+    title: str              # Text("the backward of softmax", "softmax 的反向传播")
     check: object           # check(exercises_module) -> None, raises on failure
-    nudge: str              # shown under a failure with --hint: where to look, not the answer
+    nudge: str              # Text(...), shown under a failure with --hint: where to look
     timeout: float = 30.0   # seconds
 
 
@@ -102,19 +126,20 @@ class TaskResult:
     @property
     def message(self) -> str:
         """The check and what is wrong, on one line (the default level's text)."""
-        return f"{self.check}: {self.detail}" if self.detail else self.check
+        return f"{self.check}: {self.detail}" if self.detail else str(self.check)
 
     def report(self, hints: int = WHAT) -> list[tuple[str, str]]:
-        """(label, text) pairs to print under a failure at hint level `hints`."""
+        """(label, text) pairs to print under a failure at hint level `hints`: the labels are
+        keys ("check", "why", "nudge"; LABELS shows them), the texts in the current language."""
         if self.passed:
             return []
-        lines = [("check", self.check)]
+        lines = [("check", str(self.check))]
         if hints >= WHAT and self.detail:
-            lines.append(("why", self.detail))
+            lines.append(("why", str(self.detail)))
         if hints >= NUDGE:
             for text in (self.nudge, self.task.nudge):
                 if text:
-                    lines.append(("nudge", text))
+                    lines.append(("nudge", str(text)))
         return lines
 
 
@@ -150,24 +175,29 @@ def to_array(x, what: str) -> np.ndarray:
     if isinstance(x, (Tensor, StudentTensor)):
         return x.data
     if x is None:
-        raise CheckFailed(what, "your function returned None (a missing `return`?)")
+        raise CheckFailed(what, tr("your function returned None (a missing `return`?)",
+                                   "你的函数返回了 None（是不是漏了 `return`？）"))
     if isinstance(x, RemoteObject):
-        raise CheckFailed(what, f"your function returned a {x.type_name}, expected an array "
-                                f"or a Tensor")
+        raise CheckFailed(what, tr(f"your function returned a {x.type_name}, expected an array "
+                                   f"or a Tensor",
+                                   f"你的函数返回了 {x.type_name}，应当返回数组或 Tensor"))
     try:
         return np.asarray(x)
     except Exception:  # noqa: BLE001
-        raise CheckFailed(what, f"your function returned a {type(x).__name__}, expected an array "
-                                f"or a Tensor") from None
+        raise CheckFailed(what, tr(f"your function returned a {type(x).__name__}, expected an "
+                                   f"array or a Tensor",
+                                   f"你的函数返回了 {type(x).__name__}，应当返回数组或 Tensor")) from None
 
 
 def _at(idx: tuple) -> str:
     """[0, 2] for an index tuple; '' for the one entry of a 0-d array."""
-    return f" at [{', '.join(map(str, idx))}]" if idx else ""
+    where = f"[{', '.join(map(str, idx))}]"
+    return tr(f" at {where}", f"在 {where}") if idx else ""
 
 
 def _dtypes(a: np.ndarray, e: np.ndarray) -> str:
-    return "" if a.dtype == e.dtype else f" (your dtype {a.dtype}, the reference's {e.dtype})"
+    return "" if a.dtype == e.dtype else tr(f" (your dtype {a.dtype}, the reference's {e.dtype})",
+                                            f"（你的 dtype 是 {a.dtype}，参考答案的是 {e.dtype}）")
 
 
 def _num(x) -> str:
@@ -180,43 +210,56 @@ def compare_arrays(a: np.ndarray, e: np.ndarray, atol: float = 1e-6, rtol: float
     expected), with the dtypes when they differ.  A pure function of two arrays."""
     a, e = np.asarray(a), np.asarray(e)
     if a.shape != e.shape:
-        return f"shape {a.shape}, expected {e.shape}{_dtypes(a, e)}"
+        return tr(f"shape {a.shape}, expected {e.shape}{_dtypes(a, e)}",
+                  f"形状为 {a.shape}，应为 {e.shape}{_dtypes(a, e)}")
     if e.dtype == np.bool_ or a.dtype == np.bool_:
         if a.dtype != np.bool_:
-            return f"dtype {a.dtype}, expected a bool array"
+            return tr(f"dtype {a.dtype}, expected a bool array",
+                      f"dtype 为 {a.dtype}，应为布尔数组")
         bad = a != e
         if bad.any():
             idx = tuple(int(i) for i in np.argwhere(bad)[0])
-            return (f"{int(bad.sum())} of {bad.size} entries differ; first{_at(idx)}: got {a[idx]}, "
-                    f"expected {e[idx]}")
+            return tr(f"{int(bad.sum())} of {bad.size} entries differ; first{_at(idx)}: got {a[idx]}, "
+                      f"expected {e[idx]}",
+                      f"{bad.size} 个元素中有 {int(bad.sum())} 个不同；第一个{_at(idx)}：得到 {a[idx]}，"
+                      f"应为 {e[idx]}")
         return ""
     try:
         a64, e64 = a.astype(np.float64), e.astype(np.float64)
     except (TypeError, ValueError):
-        return f"dtype {a.dtype}, expected numbers ({e.dtype})"
+        return tr(f"dtype {a.dtype}, expected numbers ({e.dtype})",
+                  f"dtype 为 {a.dtype}，应为数值（{e.dtype}）")
     wild = ~np.isfinite(a64) & np.isfinite(e64)
     if wild.any() and wild.size == 1:
-        return f"got {a64.reshape(-1)[0]}, expected {_num(e64.reshape(-1)[0])}"
+        return tr(f"got {a64.reshape(-1)[0]}, expected {_num(e64.reshape(-1)[0])}",
+                  f"得到 {a64.reshape(-1)[0]}，应为 {_num(e64.reshape(-1)[0])}")
     if wild.any():
         idx = tuple(int(i) for i in np.argwhere(wild)[0])
-        return (f"{int(wild.sum())} of {wild.size} values are NaN or Inf where the reference is "
-                f"finite; first{_at(idx)}: got {a64[idx]}, expected {_num(e64[idx])}")
+        return tr(f"{int(wild.sum())} of {wild.size} values are NaN or Inf where the reference is "
+                  f"finite; first{_at(idx)}: got {a64[idx]}, expected {_num(e64[idx])}",
+                  f"{wild.size} 个值中有 {int(wild.sum())} 个是 NaN 或 Inf，而参考值是有限数；"
+                  f"第一个{_at(idx)}：得到 {a64[idx]}，应为 {_num(e64[idx])}")
     bad = ~np.isclose(a64, e64, atol=atol, rtol=rtol, equal_nan=True)
     if bad.any() and bad.size == 1:
-        return (f"got {_num(a64.reshape(-1)[0])}, expected {_num(e64.reshape(-1)[0])} (error "
-                f"{abs(a64 - e64).max():.3g}){_dtypes(a, e)}")
+        err = f"{abs(a64 - e64).max():.3g}"
+        return tr(f"got {_num(a64.reshape(-1)[0])}, expected {_num(e64.reshape(-1)[0])} (error "
+                  f"{err}){_dtypes(a, e)}",
+                  f"得到 {_num(a64.reshape(-1)[0])}，应为 {_num(e64.reshape(-1)[0])}（误差 "
+                  f"{err}）{_dtypes(a, e)}")
     if bad.any():
         idx = tuple(int(i) for i in np.argwhere(bad)[0])
         err = float(np.nanmax(np.abs(a64 - e64)))
-        return (f"{int(bad.sum())} of {bad.size} values differ (largest error {err:.3g}); "
-                f"first{_at(idx)}: got {_num(a64[idx])}, expected {_num(e64[idx])}{_dtypes(a, e)}")
+        return tr(f"{int(bad.sum())} of {bad.size} values differ (largest error {err:.3g}); "
+                  f"first{_at(idx)}: got {_num(a64[idx])}, expected {_num(e64[idx])}{_dtypes(a, e)}",
+                  f"{bad.size} 个值中有 {int(bad.sum())} 个不同（最大误差 {err:.3g}）；"
+                  f"第一个{_at(idx)}：得到 {_num(a64[idx])}，应为 {_num(e64[idx])}{_dtypes(a, e)}")
     return ""
 
 
 def assert_close(actual, expected, what: str, atol: float = 1e-6, rtol: float = 1e-5,
                  nudge: str = ""):
     """Fail check `what` unless `actual` has `expected`'s shape and values (see compare_arrays)."""
-    a, e = to_array(actual, what), to_array(expected, "the reference")
+    a, e = to_array(actual, what), to_array(expected, tr("the reference", "参考答案"))
     detail = compare_arrays(a, e, atol, rtol)
     if detail:
         raise CheckFailed(what, detail, nudge)
@@ -225,7 +268,8 @@ def assert_close(actual, expected, what: str, atol: float = 1e-6, rtol: float = 
 def expect_equal(got, expected, what: str, nudge: str = ""):
     """Fail check `what` unless got == expected (ints, strings, tuples): 'got X, expected Y'."""
     if not _equal(got, expected):
-        raise CheckFailed(what, f"got {_show(got)}, expected {_show(expected)}", nudge)
+        raise CheckFailed(what, tr(f"got {_show(got)}, expected {_show(expected)}",
+                                   f"得到 {_show(got)}，应为 {_show(expected)}"), nudge)
 
 
 def expect_number(got, expected: float, what: str, rtol: float = 1e-9, atol: float = 0.0,
@@ -234,10 +278,12 @@ def expect_number(got, expected: float, what: str, rtol: float = 1e-9, atol: flo
     try:
         value = float(got)
     except (TypeError, ValueError):
-        raise CheckFailed(what, f"got {_show(got)}, expected a number ({expected:.6g})", nudge) from None
+        raise CheckFailed(what, tr(f"got {_show(got)}, expected a number ({expected:.6g})",
+                                   f"得到 {_show(got)}，应为一个数（{expected:.6g}）"), nudge) from None
     if not abs(value - expected) <= atol + rtol * abs(expected):
-        raise CheckFailed(what, f"got {value:.10g}, expected {expected:.10g} (off by "
-                                f"{abs(value - expected):.3g})", nudge)
+        off = f"{abs(value - expected):.3g}"
+        raise CheckFailed(what, tr(f"got {value:.10g}, expected {expected:.10g} (off by {off})",
+                                   f"得到 {value:.10g}，应为 {expected:.10g}（相差 {off}）"), nudge)
 
 
 def expect_same_items(got, expected: list, what: str, nudge: str = "", same=None):
@@ -247,13 +293,16 @@ def expect_same_items(got, expected: list, what: str, nudge: str = "", same=None
     try:
         got = list(got)
     except TypeError:
-        raise CheckFailed(what, f"got {_show(got)}, expected a list of {len(expected)} items",
+        raise CheckFailed(what, tr(f"got {_show(got)}, expected a list of {len(expected)} items",
+                                   f"得到 {_show(got)}，应为含 {len(expected)} 项的列表"),
                           nudge) from None
     for i, (g, e) in enumerate(zip(got, expected)):
         if not same(g, e):
-            raise CheckFailed(what, f"item {i} differs: got {_show(g)}, expected {_show(e)}", nudge)
+            raise CheckFailed(what, tr(f"item {i} differs: got {_show(g)}, expected {_show(e)}",
+                                       f"第 {i} 项不同：得到 {_show(g)}，应为 {_show(e)}"), nudge)
     if len(got) != len(expected):
-        raise CheckFailed(what, f"{len(got)} items, expected {len(expected)} (got {_show(got)})",
+        raise CheckFailed(what, tr(f"{len(got)} items, expected {len(expected)} (got {_show(got)})",
+                                   f"共 {len(got)} 项，应为 {len(expected)} 项（得到 {_show(got)}）"),
                           nudge)
 
 
@@ -282,8 +331,9 @@ def require(condition, check: str, detail: str = "", nudge: str = ""):
 def get(module, name: str):
     """The student's function or class `name`, or a failure saying it is missing."""
     if not hasattr(module, name):
-        raise CheckFailed(f"your file defines `{name}`",
-                          f"there is no `{name}` in it (keep the names of the stub file)")
+        raise CheckFailed(tr(f"your file defines `{name}`", f"你的文件定义了 `{name}`"),
+                          tr(f"there is no `{name}` in it (keep the names of the stub file)",
+                             f"文件里没有 `{name}`（请保留练习文件中的名字）"))
     return getattr(module, name)
 
 
@@ -296,13 +346,18 @@ class _Forbidden:
         self.kind, self.target, self.attr, self.advice = kind, target, attr, advice
         if kind == "attr":
             self.name = f"{getattr(target, '__name__', target)}.{attr}"
-            self.check = f"your code does not call the library's {self.name}"
-            self.detail = f"it called {self.name}; this task asks you to write it yourself"
+            self.check = tr(f"your code does not call the library's {self.name}",
+                            f"你的代码不调用库里的 {self.name}")
+            self.detail = tr(f"it called {self.name}; this task asks you to write it yourself",
+                             f"它调用了 {self.name}；这道题要求你自己实现它")
         else:
             self.name = f"{target.__module__}.{target.__qualname__}"
-            self.check = f"your code does not call the library's {self.name.rsplit('.', 1)[-1]}"
-            self.detail = (f"it called {self.name}; this task asks you to write it yourself "
-                           f"(see the docstring)")
+            short = self.name.rsplit('.', 1)[-1]
+            self.check = tr(f"your code does not call the library's {short}",
+                            f"你的代码不调用库里的 {short}")
+            self.detail = tr(f"it called {self.name}; this task asks you to write it yourself "
+                             f"(see the docstring)",
+                             f"它调用了 {self.name}；这道题要求你自己实现它（见文档字符串）")
 
     def wire(self) -> dict:
         if self.kind == "attr":
@@ -402,7 +457,7 @@ def load_exercises(path: Path):
     edit).  A syntax error or an exception at import time becomes LoadError."""
     path = Path(path)
     if not path.is_file():
-        raise LoadError(f"no such file: {path}")
+        raise LoadError(tr(f"no such file: {path}", f"没有这个文件：{path}"))
     name = f"_minigrad_exercises_{abs(hash(str(path.resolve())))}_{time.monotonic_ns()}"
     spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
@@ -413,7 +468,8 @@ def load_exercises(path: Path):
         sys.modules.pop(name, None)
         if isinstance(e, KeyboardInterrupt):
             raise
-        raise LoadError(f"importing {path} failed:\n{_describe_exception(e, path)}") from None
+        raise LoadError(tr(f"importing {path} failed:", f"导入 {path} 失败：")
+                        + f"\n{_describe_exception(e, path)}") from None
     return module
 
 
@@ -421,13 +477,23 @@ def _where(e: BaseException, path: Path | None = None) -> tuple[str, str]:
     """('exercises.py, line 12', 'x = ...'): the deepest frame of the traceback in the student's
     file (else the deepest frame), or the place of a syntax error."""
     if isinstance(e, SyntaxError) and e.filename:
-        return f"{Path(e.filename).name}, line {e.lineno}", (e.text or "").strip()
+        return _line_of(Path(e.filename).name, e.lineno), (e.text or "").strip()
     frames = traceback.extract_tb(e.__traceback__)
     if not frames:
         return "", ""
     mine = [f for f in frames if path is not None and Path(f.filename) == Path(path)]
     f = (mine or frames)[-1]
-    return f"{Path(f.filename).name}, line {f.lineno}", (f.line or "").strip()
+    return _line_of(Path(f.filename).name, f.lineno), (f.line or "").strip()
+
+
+def _line_of(name: str, line) -> str:
+    """'exercises.py, line 12' (第 12 行 in Chinese)."""
+    return tr(f"{name}, line {line}", f"{name} 第 {line} 行")
+
+
+def _paren(text: str) -> str:
+    """' (text)' in English, '（text）' in Chinese."""
+    return tr(f" ({text})", f"（{text}）")
 
 
 def _first_line(e: BaseException) -> str:
@@ -446,8 +512,9 @@ def _crash(e: BaseException, path: Path | None) -> tuple[str, str]:
     """(check, detail) for an exception from the student's code: the check names the exception
     and where it was raised; the detail has its message and the line of code."""
     where, line = _where(e, path)
-    check = f"your code raised {type(e).__name__}" + (f" ({where})" if where else "")
-    detail = _first_line(e) or "(no message)"
+    check = tr(f"your code raised {type(e).__name__}", f"你的代码抛出了 {type(e).__name__}") + \
+        (_paren(where) if where else "")
+    detail = _first_line(e) or tr("(no message)", "（没有错误信息）")
     if line:
         detail += f"\n{where}: {line}"
     return check, detail
@@ -481,30 +548,39 @@ def _sandboxed_engine():
 def _raised(info: dict) -> tuple[str, str, str]:
     """(status, check, detail) for an exception the student's code raised in its process."""
     where, line = info.get("where") or "", info.get("line") or ""
-    message = info.get("message") or "(no message)"
-    place = f" ({where})" if where else ""
+    message = info.get("message") or tr("(no message)", "（没有错误信息）")
+    place = _paren(where) if where else ""
     more = f"\n{where}: {line}" if line else ""
     category = info.get("category")
     if category == "todo":
-        return TODO, "not implemented yet", "the stub still raises NotImplementedError"
+        return (TODO, tr("not implemented yet", "尚未实现"),
+                tr("the stub still raises NotImplementedError",
+                   "练习函数仍在抛出 NotImplementedError"))
     if category == "assert":
-        return FAILED, "an assert in your code failed" + place, message + more
+        return FAILED, tr("an assert in your code failed", "你代码中的 assert 不成立") + place, \
+            message + more
     if category == "memory":
-        return (CRASHED, "your code ran out of memory (MemoryError)" + place,
-                "it asked for more memory than the limit the grader sets for a student's "
-                "process" + more)
-    return CRASHED, f"your code raised {info.get('type') or 'an exception'}" + place, message + more
+        return (CRASHED, tr("your code ran out of memory (MemoryError)",
+                            "你的代码耗尽了内存（MemoryError）") + place,
+                tr("it asked for more memory than the limit the grader sets for a student's "
+                   "process", "它申请的内存超过了评分程序给学生进程设定的上限") + more)
+    kind = info.get("type")
+    return (CRASHED, (tr(f"your code raised {kind}", f"你的代码抛出了 {kind}") if kind else
+                      tr("your code raised an exception", "你的代码抛出了异常")) + place,
+            message + more)
 
 
 def _import_failure(task: Task, e: ImportFailed, path: Path) -> TaskResult:
     name = Path(path).name
+    cannot = tr(f"your file does not import ({name})", f"你的文件无法导入（{name}）")
     if e.kind == "timeout":
-        return TaskResult(task, TIMEOUT, "your file does not finish importing", e.text)
+        return TaskResult(task, TIMEOUT, tr("your file does not finish importing",
+                                            "你的文件导入没有结束"), e.text)
     if e.kind == "error":
         head, _, rest = e.text.partition("\n")
-        return TaskResult(task, CRASHED, f"your file does not import ({name})", rest or head)
-    return TaskResult(task, CRASHED, f"your file does not import ({name})",
-                      e.text + " while the file was being imported")
+        return TaskResult(task, CRASHED, cannot, rest or head)
+    return TaskResult(task, CRASHED, cannot,
+                      e.text + tr(" while the file was being imported", "（发生在导入文件时）"))
 
 
 def run_task(task: Task, student: StudentProcess, path: Path | None = None,
@@ -533,12 +609,18 @@ def run_task(task: Task, student: StudentProcess, path: Path | None = None,
         status, check, detail = _raised(e.info)
     except StudentTimeout:
         status = TIMEOUT
-        check, detail = f"took longer than {limit:g} s", "an endless loop, or far more work than asked?"
+        check = tr(f"took longer than {limit:g} s", f"用时超过 {limit:g} 秒")
+        detail = tr("an endless loop, or far more work than asked?",
+                    "是死循环，还是做了远超题目要求的计算？")
     except StudentGone as e:
-        status, check, detail = CRASHED, "the process running your code ended during this task", str(e)
+        status = CRASHED
+        check = tr("the process running your code ended during this task",
+                   "运行你代码的进程在这道题进行中结束了")
+        detail = str(e)
     except StudentGarbled as e:
         status = CRASHED
-        check = "the process running your code sent back something that is not an answer"
+        check = tr("the process running your code sent back something that is not an answer",
+                   "运行你代码的进程发回的内容不是一个答案")
         detail = str(e)
     except CheckFailed as e:
         status, check, detail, nudge = FAILED, e.check, e.detail, e.nudge
@@ -546,8 +628,9 @@ def run_task(task: Task, student: StudentProcess, path: Path | None = None,
         raise
     except Exception as e:  # noqa: BLE001  (a value of an odd type in the check's comparison)
         status = CRASHED
-        check = f"your result could not be checked ({type(e).__name__})"
-        detail = _first_line(e) or "(no message)"
+        check = tr(f"your result could not be checked ({type(e).__name__})",
+                   f"你的结果无法检查（{type(e).__name__}）")
+        detail = _first_line(e) or tr("(no message)", "（没有错误信息）")
     return TaskResult(task, status, check, detail, nudge, time.perf_counter() - start)
 
 
@@ -601,8 +684,12 @@ def format_output(text: str, lines: int, shown: int = 20) -> str:
     """What the student's code printed, each line behind a bar, so that nothing it printed
     can pass for the grader's table."""
     kept = text.splitlines()[-shown:]
-    head = (f"your code printed {lines} line{'s' * (lines != 1)}" +
-            (f" (the last {len(kept)}):" if len(kept) < lines else ":"))
+    if language() == "zh":
+        head = f"你的代码输出了 {lines} 行" + (f"（以下是最后 {len(kept)} 行）：" if len(kept) < lines
+                                         else "：")
+    else:
+        head = (f"your code printed {lines} line{'s' * (lines != 1)}" +
+                (f" (the last {len(kept)}):" if len(kept) < lines else ":"))
     return "\n".join([head] + [f"  | {line[:200]}" for line in kept])
 
 
@@ -612,36 +699,86 @@ def format_output(text: str, lines: int, shown: int = 20) -> str:
 _INDENT, _WIDTH = 8, 100
 
 
+def display_width(text: str) -> int:
+    """Columns `text` takes in a terminal: a Chinese character (or full-width punctuation)
+    takes two, as East Asian terminals show them."""
+    import unicodedata
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in str(text))
+
+
+def _ljust(text: str, width: int) -> str:
+    text = str(text)
+    return text + " " * max(width - display_width(text), 0)
+
+
+def _wrap(line: str, width: int) -> list[str]:
+    """`line` cut into pieces of at most `width` columns: at spaces, and between Chinese
+    characters (which have no spaces between them); an English word is never cut."""
+    if not is_chinese(line):
+        return textwrap.wrap(line, width, break_long_words=False, break_on_hyphens=False) or [""]
+    import re
+    pieces = re.findall(r"\s+|[\u2e80-\u9fff\u3000-\u303f\uff00-\uffef]|[^\s\u2e80-\u9fff"
+                        r"\u3000-\u303f\uff00-\uffef]+", line)
+    out, current = [], ""
+    for piece in pieces:
+        if current and display_width(current + piece) > width:
+            out.append(current.rstrip())
+            current = "" if piece.isspace() else piece
+        else:
+            current += piece
+    if current.strip():
+        out.append(current.rstrip())
+    return out or [""]
+
+
 def _labelled(label: str, text: str) -> list[str]:
-    """'        check: text', continuation lines (and long lines, wrapped) under the text."""
-    head = " " * _INDENT + f"{label + ':':<7}"
-    pad = " " * len(head)
+    """'        check: text', continuation lines (and long lines, wrapped) under the text.
+    `label` is a key of LABELS ("check", "why", "nudge"), shown in the current language."""
+    shown = str(LABELS.get(label, label))
+    head = " " * _INDENT + _ljust(shown + tr(":", "："), 7)
+    pad = " " * display_width(head)
     out = []
-    for i, line in enumerate(text.splitlines() or [""]):
-        wrapped = textwrap.wrap(line, _WIDTH - len(head), break_long_words=False,
-                                break_on_hyphens=False) or [""]
-        for j, part in enumerate(wrapped):
+    for i, line in enumerate(str(text).splitlines() or [""]):
+        for j, part in enumerate(_wrap(line, _WIDTH - display_width(head))):
             out.append((head if i == 0 and j == 0 else pad) + part)
     return out
 
 
 def format_table(lesson: Lesson, path: Path, results: list[TaskResult], hints: int = WHAT,
                  command: str | None = None) -> str:
-    """The table of results.  Under each failure, by hint level: the failed check (always),
-    what is wrong (WHAT, NUDGE) and the nudges (NUDGE).  `command`: the command line that
-    produced it (the footer suggests it again with --hint)."""
-    lines = [f"Lesson {lesson.number}: {lesson.title} ({lesson.sections})",
-             f"checking {path}" + ("  (hints off)" if hints == NO_HINTS else ""), ""]
-    w_title = max([len(r.task.title) for r in results] + [len("Task")])
-    lines.append(f"  {'Task':<5} {'Title':<{w_title}}  {'Result':<7} {'Time':>6}")
-    lines.append("  " + "-" * (5 + 1 + w_title + 2 + 7 + 1 + 6))
+    """The table of results, in the current language (minigrad.i18n).  Under each failure, by
+    hint level: the failed check (always), what is wrong (WHAT, NUDGE) and the nudges (NUDGE).
+    `command`: the command line that produced it (the footer suggests it again with --hint)."""
+    zh = language() == "zh"
+    title = (f"第 {lesson.number} 课：{lesson.title}（{lesson.sections}）" if zh else
+             f"Lesson {lesson.number}: {lesson.title} ({lesson.sections})")
+    lines = [title,
+             tr(f"checking {path}", f"检查 {path}") +
+             (tr("  (hints off)", "（已关闭提示）") if hints == NO_HINTS else ""), ""]
+    heads = [str(h) for h in (tr("Task", "题号"), tr("Title", "题目"), tr("Result", "结果"),
+                              tr("Time", "用时"))]
+    w_id = max([display_width(heads[0]), 5])
+    w_title = max([display_width(str(r.task.title)) for r in results] + [display_width(heads[1])])
+    w_status = max([display_width(status_word(r.status)) for r in results]
+                   + [display_width(heads[2]), 7])
+    w_time = max(display_width(heads[3]), 6)
+    lines.append(f"  {_ljust(heads[0], w_id)} {_ljust(heads[1], w_title)}  "
+                 f"{_ljust(heads[2], w_status)} {' ' * (w_time - display_width(heads[3]))}{heads[3]}")
+    lines.append("  " + "-" * (w_id + 1 + w_title + 2 + w_status + 1 + w_time))
     for r in results:
-        lines.append(f"  {r.task.id:<5} {r.task.title:<{w_title}}  {r.status:<7} {r.seconds:5.2f}s")
+        seconds = tr(f"{r.seconds:5.2f}s", f"{r.seconds:5.2f}秒")
+        lines.append(f"  {_ljust(r.task.id, w_id)} {_ljust(r.task.title, w_title)}  "
+                     f"{_ljust(status_word(r.status), w_status)} "
+                     f"{' ' * (w_time - display_width(seconds))}{seconds}")
         for label, text in r.report(hints):
             lines.extend(_labelled(label, text))
     n = sum(r.passed for r in results)
-    lines += ["", f"{n}/{len(results)} tasks passed" + ("" if n < len(results) else ". Well done!")]
+    if zh:
+        lines += ["", f"通过 {n}/{len(results)} 道题" + ("" if n < len(results) else "。做得好！")]
+    else:
+        lines += ["", f"{n}/{len(results)} tasks passed" + ("" if n < len(results) else ". Well done!")]
     if n < len(results) and hints == WHAT:
         command = command or f"minigrad lesson check {lesson.number}"
-        lines.append(f"Stuck? `{command} --hint` adds a nudge under each failure.")
+        lines.append(tr(f"Stuck? `{command} --hint` adds a nudge under each failure.",
+                        f"卡住了？`{command} --hint` 会在每个未通过的题目下给出提示。"))
     return "\n".join(lines)

@@ -38,7 +38,8 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from .core import WHAT, TaskResult, grade_lesson
+from ..i18n import language, tr
+from .core import LABELS, WHAT, TaskResult, grade_lesson, status_word
 from .isolation import IMPORT_TIMEOUT, MEMORY_MB
 
 MISSING = "MISSING"
@@ -113,8 +114,10 @@ def grade_student(sub: Submission, lessons: list, *, timeout=None, memory_mb=MEM
         path = sub.files.get(lesson.number)
         if path is None:
             looked = ", ".join(str(p) for p in sub.looked_for.get(lesson.number, []))
-            results += [TaskResult(t, MISSING, f"no file for lesson {lesson.number}",
-                                   f"looked for {looked}") for t in lesson.tasks]
+            results += [TaskResult(t, MISSING, tr(f"no file for lesson {lesson.number}",
+                                                  f"没有第 {lesson.number} 课的文件"),
+                                   tr(f"looked for {looked}", f"找过：{looked}"))
+                        for t in lesson.tasks]
             continue
         report = grade_lesson(lesson, path, timeout=timeout, memory_mb=memory_mb,
                               import_timeout=import_timeout, isolation=isolation)
@@ -160,21 +163,24 @@ def gradebook_csv(grades: list[StudentGrade], lessons: list) -> str:
 
 def _test_output(r: TaskResult, hints: int) -> str:
     if r.passed:
-        return "passed"
-    lines = [r.status] + [f"{label}: {text}" for label, text in r.report(hints)]
+        return tr("passed", "通过")
+    colon = tr(": ", "：")
+    lines = [status_word(r.status)] + [f"{LABELS[label]}{colon}{text}"
+                                       for label, text in r.report(hints)]
     return "\n".join(lines)
 
 
 def gradescope_results(g: StudentGrade, hints: int = WHAT) -> dict:
     """One student's results in the format of Gradescope's results.json."""
-    tests = [{"name": f"{r.task.id} {r.task.title}", "number": r.task.id,
+    tests = [{"name": f"{r.task.id} {r.task.title}", "number": r.task.id,    # the title: str
               "score": 1.0 if r.passed else 0.0, "max_score": 1.0,
               "status": "passed" if r.passed else "failed", "output": _test_output(r, hints),
               "extra_data": {"result": r.status, "seconds": round(r.seconds, 3)}}
              for r in g.results]
     failed = Counter(r.status for r in g.results if not r.passed)
-    summary = f"{g.passed}/{len(g.results)} tasks passed" + (
-        " (" + ", ".join(f"{n} {s}" for s, n in sorted(failed.items())) + ")" if failed else "")
+    kinds = ", ".join(f"{n} {status_word(s)}" for s, n in sorted(failed.items()))
+    summary = tr(f"{g.passed}/{len(g.results)} tasks passed", f"通过 {g.passed}/{len(g.results)} 道题") + (
+        tr(f" ({kinds})", f"（{kinds}）") if failed else "")
     return {"score": float(g.passed), "max_score": float(len(g.results)),
             "execution_time": round(g.seconds, 2), "output": summary, "tests": tests,
             "extra_data": {"student": g.student, "processes": g.processes}}
@@ -186,11 +192,17 @@ def summary_line(grades: list[StudentGrade], lessons: list, seconds: float) -> s
     mean = sum(g.passed for g in grades) / max(n, 1)
     reasons = Counter(r.status for g in grades for r in g.results if not r.passed)
     fails = ", ".join(f"{s} {reasons[s]}" for s in ("FAIL", "TODO", "ERROR", "TIMEOUT", MISSING)
-                      if reasons[s]) or "none"
+                      if reasons[s])
+    if language() == "zh":
+        fails_zh = "，".join(f"{status_word(s)} {reasons[s]}"
+                            for s in ("FAIL", "TODO", "ERROR", "TIMEOUT", MISSING) if reasons[s])
+        return (f"评阅了 {n} 名学生的 {len(lessons)} 课（每人 {n_tasks} 道题），用时 {seconds:.1f} 秒"
+                f"（每名学生 {seconds / max(n, 1):.1f} 秒）：平均得分 {mean:.1f}/{n_tasks}"
+                f"（{100 * mean / max(n_tasks, 1):.0f}%）；未通过的题目按类别：{fails_zh or '无'}")
     return (f"graded {n} student{'s' * (n != 1)} on {len(lessons)} lesson"
             f"{'s' * (len(lessons) != 1)} ({n_tasks} tasks each) in {seconds:.1f} s "
             f"({seconds / max(n, 1):.1f} s per student): mean score {mean:.1f}/{n_tasks} "
-            f"({100 * mean / max(n_tasks, 1):.0f}%); failed tasks by kind: {fails}")
+            f"({100 * mean / max(n_tasks, 1):.0f}%); failed tasks by kind: {fails or 'none'}")
 
 
 def run(args, all_lessons: dict, hints: int) -> int:
@@ -241,7 +253,7 @@ def run(args, all_lessons: dict, hints: int) -> int:
     print(summary_line(grades, lessons, seconds))
     written = [args.out] + ([args.json] if args.json else []) + \
               ([f"{args.json_dir}/<student>.json"] if args.json_dir else [])
-    print("wrote " + ", ".join(str(w) for w in written))
+    print(tr("wrote ", "已写入 ") + ", ".join(str(w) for w in written))
     return 0
 
 

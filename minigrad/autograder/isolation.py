@@ -44,6 +44,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..i18n import language, tr
 from . import protocol
 
 ISOLATION_ENV = "MINIGRAD_GRADER_ISOLATION"       # "fork" or "spawn"
@@ -406,22 +407,25 @@ class StudentProcess:
         self._workdir = tempfile.mkdtemp(prefix="minigrad-student-")
         options = {"path": str(self.path), "workdir": self._workdir,
                    "memory_bytes": int(self.memory_mb * 2 ** 20) if self.memory_mb else None,
-                   "file_bytes": int(self.file_mb * 2 ** 20) if self.file_mb else None}
+                   "file_bytes": int(self.file_mb * 2 ** 20) if self.file_mb else None,
+                   "lang": language()}      # the messages made there speak the grader's language
         try:
             self._child = self.launcher.start(options)
         except OSError as e:                   # no process to be had (a full process table)
             self.close()
-            raise ImportFailed("gone", f"the grader could not start a process for your file "
-                                       f"({e})") from None
+            raise ImportFailed("gone", tr(f"the grader could not start a process for your file "
+                                          f"({e})", f"评分程序无法为你的文件启动进程（{e}）")) from None
         self._generation += 1
         self.starts += 1
         try:
             reply = self._request({"op": "import"}, time.monotonic() + self.import_timeout)
         except StudentTimeout:
             self.close()
-            raise ImportFailed("timeout", f"importing your file took longer than "
-                                          f"{self.import_timeout:g} s (an endless loop at the "
-                                          f"top level of the file?)") from None
+            raise ImportFailed("timeout", tr(f"importing your file took longer than "
+                                             f"{self.import_timeout:g} s (an endless loop at the "
+                                             f"top level of the file?)",
+                                             f"导入你的文件用时超过 {self.import_timeout:g} 秒"
+                                             f"（文件顶层有死循环？）")) from None
         except (StudentGone, StudentGarbled) as e:
             self.close()
             raise ImportFailed("gone" if isinstance(e, StudentGone) else "garbled",
@@ -429,7 +433,7 @@ class StudentProcess:
         if not isinstance(reply, dict) or not reply.get("ok"):
             text = reply.get("import_error") if isinstance(reply, dict) else None
             self.close()
-            raise ImportFailed("error", str(text or "the file did not import"))
+            raise ImportFailed("error", str(text or tr("the file did not import", "文件没有导入成功")))
         names = reply.get("names")
         self.names = names if isinstance(names, dict) else {}
         self.limits = reply.get("limits") if isinstance(reply.get("limits"), dict) else {}
@@ -493,7 +497,8 @@ class StudentProcess:
         """Send a request within the current task; its value, or StudentRaised / Refused /
         StudentTimeout / StudentGone / StudentGarbled."""
         if self._child is None:
-            raise StudentGone("the process running your file is not running")
+            raise StudentGone(tr("the process running your file is not running",
+                                 "运行你文件的进程没有在运行"))
         specs = forbidden.get()
         msg = dict(msg, forbid=[s.wire() for s in specs])
         if self._reset_next:
@@ -503,7 +508,7 @@ class StudentProcess:
         reply = self._request(msg, deadline)
         if not isinstance(reply, dict) or not isinstance(reply.get("ok"), bool):
             self.close()
-            raise StudentGarbled("an answer without a status")
+            raise StudentGarbled(tr("an answer without a status", "一个没有状态的答复"))
         refused = reply.get("refused") or []
         for i in refused:
             if isinstance(i, int) and 0 <= i < len(specs):
@@ -512,7 +517,7 @@ class StudentProcess:
             info = reply.get("raised")
             if not isinstance(info, dict):
                 self.close()
-                raise StudentGarbled("an exception without a description")
+                raise StudentGarbled(tr("an exception without a description", "一个没有描述的异常"))
             info = {k: (str(v)[:2000] if isinstance(v, str) else v) for k, v in info.items()}
             if info.get("category") == "refused" and isinstance(info.get("refused"), int) \
                     and 0 <= info["refused"] < len(specs):
@@ -541,10 +546,14 @@ class StudentProcess:
         got_seq, got_nonce, tree, arrays = got
         if got_seq != seq or got_nonce != nonce:
             self.close()
-            raise StudentGarbled(f"a message that is not the answer to the grader's request "
-                                 f"(answer #{got_seq} to request #{seq}, "
-                                 f"{'the same' if got_nonce == nonce else 'another'} nonce): "
-                                 f"forged, or written by the file itself")
+            same = got_nonce == nonce
+            raise StudentGarbled(tr(f"a message that is not the answer to the grader's request "
+                                    f"(answer #{got_seq} to request #{seq}, "
+                                    f"{'the same' if same else 'another'} nonce): "
+                                    f"forged, or written by the file itself",
+                                    f"一条不是评分程序请求之答复的消息（第 {got_seq} 号答复对应第 "
+                                    f"{seq} 号请求，{'相同' if same else '不同'}的 nonce）："
+                                    f"是伪造的，或是文件自己写出的"))
         try:
             return protocol.decode_message(tree, arrays, self._hooks(arrays))
         except protocol.ProtocolError as e:
@@ -666,23 +675,28 @@ def describe_exit(status: dict | None) -> str:
     """How a student's process ended, for a failure's detail."""
     status = status or {}
     if status.get("killed"):
-        return ("the process running your file stopped answering the grader (it closed its "
-                "connection) and was stopped")
+        return tr("the process running your file stopped answering the grader (it closed its "
+                  "connection) and was stopped",
+                  "运行你文件的进程不再答复评分程序（它关闭了连接），已被终止")
     if status.get("signal"):
         n = status["signal"]
         try:
             name = signal.Signals(n).name
         except ValueError:
-            name = f"signal {n}"
-        why = {"SIGKILL": " (the system's out-of-memory killer?)",
-               "SIGSEGV": " (a crash in compiled code)", "SIGABRT": " (an abort in compiled code)",
-               "SIGXCPU": " (the CPU time limit)", "SIGXFSZ": " (a file larger than the limit)"}
-        return f"the process running your file was killed by {name}{why.get(name, '')}"
+            name = tr(f"signal {n}", f"信号 {n}")
+        why = {"SIGKILL": tr(" (the system's out-of-memory killer?)", "（系统的内存不足终止机制？）"),
+               "SIGSEGV": tr(" (a crash in compiled code)", "（编译代码崩溃）"),
+               "SIGABRT": tr(" (an abort in compiled code)", "（编译代码中止）"),
+               "SIGXCPU": tr(" (the CPU time limit)", "（CPU 时间上限）"),
+               "SIGXFSZ": tr(" (a file larger than the limit)", "（文件超过大小上限）")}
+        return tr(f"the process running your file was killed by {name}{why.get(name, '')}",
+                  f"运行你文件的进程被 {name} 终止{why.get(name, '')}")
     code = status.get("exitcode")
     if code is None:
-        return "the process running your file ended"
-    return (f"the process running your file ended with exit status {code} before answering "
-            f"(os._exit, or a crash?)")
+        return tr("the process running your file ended", "运行你文件的进程结束了")
+    return tr(f"the process running your file ended with exit status {code} before answering "
+              f"(os._exit, or a crash?)",
+              f"运行你文件的进程在答复前以退出状态 {code} 结束（调用了 os._exit，还是崩溃了？）")
 
 
 class Exercises:
@@ -715,7 +729,7 @@ class Exercises:
         reply = self._process.ask({"op": "keep", "value": value})
         handle = reply.get("handle") if isinstance(reply, dict) else None
         if _int_or_none(handle) is None:
-            raise StudentGarbled("no handle for a kept value")
+            raise StudentGarbled(tr("no handle for a kept value", "保存的值没有句柄"))
         return Kept((self._process._key(), handle), self._process)
 
     def fetch(self, handle):

@@ -177,6 +177,8 @@ def _run_child(sock, options: dict, forked: bool) -> None:
     import tempfile
     tempfile.tempdir = None
     os.environ["MINIGRAD_BACKEND"] = "numpy"
+    from ..i18n import set_language
+    set_language(options.get("lang"))   # the grader's language: the messages made here use it
     preload()              # (forked: imported already) before the limits: they count from here
     limits = apply_limits(options.get("memory_bytes"), options.get("file_bytes"))
     serve_student(sock, Path(options["path"]), limits)
@@ -249,8 +251,10 @@ def serve_student(sock, path: Path, limits: dict) -> None:
             except LoadError as e:
                 reply = {"ok": False, "import_error": str(e)}
             except BaseException as e:  # noqa: BLE001
-                reply = {"ok": False, "import_error": f"importing {path} failed:\n"
-                                                      f"{type(e).__name__}: {e}"}
+                from ..i18n import tr
+                reply = {"ok": False, "import_error": tr(f"importing {path} failed:",
+                                                         f"导入 {path} 失败：")
+                         + f"\n{type(e).__name__}: {e}"}
             _send(sock, seq, nonce, reply, path)
             if not reply["ok"]:
                 return
