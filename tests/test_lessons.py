@@ -179,6 +179,25 @@ MUTANTS = [
     (9, "9.2", "R = layer @ R", "R = R @ layer"),                              # wrong order
     (9, "9.3", "order = np.argsort(-row, kind=\"stable\")[:k]\n", "order = np.argsort(row, kind=\"stable\")[:k]\n"),
     (9, "9.3", "row = np.asarray(att_map)[query]", "row = np.asarray(att_map)[:, query]"),
+    (10, "10.1", "k = heads(encoder_states @ w_k, S)", "k = heads(decoder_states @ w_k, T)"),   # K from the decoder
+    (10, "10.1", "scores = np.where(keep, scores, -np.inf)",
+     "scores = np.where(np.tril(np.ones(scores.shape[-2:], bool)) & keep, scores, -np.inf)"),  # causal
+    (10, "10.1", "scores = q @ k.transpose(0, 1, 3, 2) / math.sqrt(d_k)",
+     "scores = q @ k.transpose(0, 1, 3, 2) / math.sqrt(d)"),                 # √d, not √d_k
+    (10, "10.1", "    scores = np.where(keep, scores, -np.inf)\n", ""),      # padding not masked
+    (10, "10.1", "out = (weights @ v).transpose(0, 2, 1, 3).reshape(B, T, d)",
+     "out = (weights @ v).reshape(B, T, d)"),                                # heads merged wrongly
+    (10, "10.2", "flat = scores.reshape(-1)", "flat = np.asarray(log_probs, dtype=np.float64).reshape(-1)"),
+    (10, "10.2", "best = np.argsort(-flat, kind=\"stable\")[:k]", "best = np.argsort(-flat)[:k]"),  # ties
+    (10, "10.2", "return flat[best], best // V, best % V", "return flat[best], best % V, best // V"),
+    (10, "10.3", "matches = sum(min(c, most[g]) for g, c in hyp.items())",
+     "matches = sum(c for g, c in hyp.items() if g in most)"),              # not clipped
+    (10, "10.3", "most[g] = max(most[g], c)", "most[g] = most[g] + c"),     # references summed
+    (10, "10.3", "return int(matches), int(sum(hyp.values()))", "return int(matches), len(hyp)"),
+    (10, "10.4", "    if hyp_len == 0:\n        return 0.0\n", "    if hyp_len == 0:\n        return 1.0\n"),
+    (10, "10.4", "key=lambda L: (abs(L - len(hyp)), L))", "key=lambda L: (abs(L - len(hyp)), -L))"),
+    (10, "10.4", "log_mean = sum(math.log(m / t) for m, t in zip(matches, totals)) / max_n",
+     "log_mean = math.log(sum(m / t for m, t in zip(matches, totals)) / max_n)"),  # arithmetic mean
 ]
 
 
