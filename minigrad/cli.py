@@ -49,7 +49,8 @@ def _train_config(args, out_dir):
                        grad_clip=args.grad_clip, eval_every=args.eval_every,
                        eval_windows=args.eval_windows, ckpt_every=args.ckpt_every, seed=args.seed,
                        out_dir=str(out_dir), progress=not args.no_progress,
-                       overwrite=getattr(args, "overwrite", True))   # the demo: always afresh
+                       overwrite=getattr(args, "overwrite", True),   # the demo: always afresh
+                       grad_accum=getattr(args, "grad_accum", 1))
 
 
 def _notice(message: str) -> None:
@@ -419,25 +420,103 @@ def _demo(args) -> int:
 # train / evaluate / generate / finetune / attention
 # --------------------------------------------------------------------------------------------
 def _train(args) -> int:
-    """Pre-training (§3.2): a GPT predicts the next character, a BERT the masked ones."""
+    """Pre-training (§3.2): a GPT predicts the next character, a BERT the masked ones; with
+    --distributed on every process of an MPI job (§8, minigrad.train.distributed_loop), with
+    --nproc N as such a job of N processes started here."""
     import minigrad as mg
     from .train import LMTask, MLMTask, Trainer, build_model, check_writable
 
+    if args.nproc is not None:
+        return _launch_train(args)
+    world = _join_job(args)                         # 1 without --distributed
+    main = _is_main()
+    say = print if main else (lambda *a, **k: None)  # rank 0 speaks for the job
     out_dir = check_writable(args.out)
     bert = args.arch == "bert"
     data, desc = _lm_data(args.data, args.max_chars, args.block_size, args.val_fraction,
                           args.test_fraction, bert, args.min_count)
     arch = "bert-mlm" if bert else "gpt"
-    mg.manual_seed(args.seed)
+    mg.manual_seed(args.seed)                       # the same on every rank (MLM masks)
     model_config = _model_config(args, data.tokenizer.vocab_size, arch)
     model = build_model(arch, model_config)
     task = (MLMTask if bert else LMTask)(data, eval_windows=args.eval_windows, description=desc)
-    print(_describe_data(data, desc))
-    print(f"model: {arch}, {model.num_parameters():,} parameters; output: {out_dir}")
-    trainer = Trainer(model, task, _train_config(args, out_dir), model_config, data.tokenizer, log=_log)
+    say(_describe_data(data, desc))
+    say(f"model: {arch}, {model.num_parameters():,} parameters; output: {out_dir}")
+    config = _train_config(args, out_dir)
+    if args.distributed:
+        from .train.distributed_loop import DistributedTrainer
+        say(f"data parallel: {world} process{'es' if world != 1 else ''} × {args.batch_size // world} "
+            f"sequences (global batch {args.batch_size})"
+            + (f", {args.grad_accum} micro-batches each" if args.grad_accum > 1 else "")
+            + ("; AdamW's state sharded (ZeRO-1)" if args.zero else ""))
+        trainer = DistributedTrainer(model, task, config, model_config, data.tokenizer, log=_log,
+                                     zero=args.zero)
+    else:
+        trainer = Trainer(model, task, config, model_config, data.tokenizer, log=_log)
     result = trainer.fit(resume=args.resume)
-    _print_run_end(result, out_dir)
+    if main:
+        _print_run_end(result, out_dir)
+        print(f"throughput:     {result.tokens_per_second:,.0f} tokens/s ({result.tokens:,} tokens in "
+              f"{result.train_seconds:.1f} s of training steps, {world} process{'es' if world != 1 else ''})")
     return 130 if result.interrupted else 0
+
+
+def _launch_train(args) -> int:
+    """--nproc N: this same command as an MPI job of N processes (mpiexec -n N ... --distributed)."""
+    from .distributed.launch import check_available, launch
+    if args.nproc < 1:
+        raise CLIError(f"--nproc must be >= 1, got {args.nproc}")
+    try:
+        check_available()
+    except RuntimeError as e:
+        raise CLIError(f"--nproc {args.nproc}: {e}") from None
+    argv, rest = [], list(args.argv)
+    while rest:
+        a = rest.pop(0)
+        if a == "--nproc":
+            rest.pop(0)
+        elif not a.startswith("--nproc="):
+            argv.append(a)
+    if "--distributed" not in argv:
+        argv.append("--distributed")
+    return launch(args.nproc, ["minigrad", *argv])
+
+
+def _join_job(args) -> int:
+    """With --distributed: join the MPI job (rank and world size from mpiexec); returns the
+    world size.  Without it, refuse to be one of several processes started by mpiexec (each
+    would train its own model into the same folder)."""
+    from . import distributed as dist
+    if args.zero and not args.distributed:
+        raise CLIError("--zero shards the optimizer state over the processes of a job: use it "
+                       "with --distributed (under mpiexec) or --nproc N")
+    if not args.distributed:
+        size = next((os.environ[v] for v in ("PMI_SIZE", "OMPI_COMM_WORLD_SIZE") if v in os.environ), "1")
+        if dist.launched_by_mpiexec() and size != "1":
+            raise CLIError(f"this process is one of {size} started by mpiexec: add --distributed "
+                           f"(data parallelism), or run a single process")
+        return 1
+    try:
+        _, world = dist.init()
+    except ImportError as e:
+        raise CLIError(f"--distributed: {e}") from None
+    if world == 1 and not dist.launched_by_mpiexec():
+        _notice("notice: --distributed in a single process (not started by mpiexec): a job of one "
+                "process; start N with mpiexec -n N ... --distributed, or --nproc N")
+    return world
+
+
+def _is_main() -> bool:
+    from . import distributed as dist
+    return not dist.is_initialized() or dist.is_main_process()
+
+
+def _abort_partners(message: str) -> None:
+    """An error on one process of a job ends all of them (MPI_Abort) instead of leaving the
+    others to wait for it."""
+    from . import distributed as dist
+    if dist.is_initialized() and dist.world_size() > 1:
+        dist.abort(message)
 
 
 def _evaluate(args) -> int:
@@ -695,6 +774,9 @@ def _train_args(p, steps, batch_size, lr, warmup, eval_every, ckpt_every, out, r
     p.add_argument("--seed", type=int, default=1337, help="random seed (init, batches, dropout)")
     p.add_argument("--out", default=out, help="output folder (checkpoints, loss curve)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--grad-accum", type=int, default=1, metavar="K",
+                   help="gradient accumulation: K micro-batches of batch-size/K a step, the "
+                        "update of the whole batch (less memory)")
     if resume:
         p.add_argument("--resume", action="store_true",
                        help="continue from OUT/checkpoint.safetensors (same options)")
@@ -759,6 +841,14 @@ def build_parser() -> argparse.ArgumentParser:
     _model_args(train, n_layer=4, n_head=4, n_embd=128, block_size=64, dropout=0.1)
     _train_args(train, steps=2000, batch_size=12, lr=1e-3, warmup=100, eval_every=250,
                 ckpt_every=250, out="runs/train")
+    train.add_argument("--distributed", action="store_true",
+                       help="data parallelism: run under mpiexec -n N, each process on "
+                            "batch-size/N of every batch (§8)")
+    train.add_argument("--nproc", type=int, default=None, metavar="N",
+                       help="start N processes with mpiexec yourself (as --distributed); needs "
+                            "the distributed extra: pip install -e \".[distributed]\"")
+    train.add_argument("--zero", action="store_true",
+                       help="with --distributed/--nproc: shard AdamW's state over the processes (ZeRO-1)")
 
     ev = _sub(sub, "evaluate", _evaluate, "loss and perplexity (language models) or accuracy "
               "(classifiers) of a checkpoint on its test split")
@@ -832,6 +922,7 @@ def main(argv=None) -> int:
         from .autograder import main as lesson_main
         return lesson_main(argv[1:])
     args = build_parser().parse_args(argv)
+    args.argv = argv                               # train --nproc passes it on to mpiexec
     from .backends import BackendUnavailable
     from .serialization import CheckpointError
     from .train import CheckpointMismatchError
@@ -844,9 +935,11 @@ def main(argv=None) -> int:
         # one line, never a traceback: a bad option, a tampered or mismatched checkpoint, a full
         # disk (OSError), weights gone NaN (the last good checkpoint is kept), no such backend
         print(f"minigrad {args.command}: error: {e}", file=sys.stderr)
+        _abort_partners(f"minigrad {args.command} failed here ({type(e).__name__}); ending the job")
         return 2
     except KeyboardInterrupt:
         print(f"minigrad {args.command}: interrupted", file=sys.stderr)
+        _abort_partners(f"minigrad {args.command} was interrupted here; ending the job")
         return 130
 
 

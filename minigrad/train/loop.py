@@ -23,7 +23,7 @@ import signal
 import tempfile
 import threading
 import time
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 
 import numpy as np
@@ -62,6 +62,11 @@ class TrainConfig:
     test_at_end: bool = True     # score the best weights on the test split (if the task has one)
     overwrite: bool = True       # start afresh in an out_dir that already holds a run (the
                                  # CLI's train/finetune refuse that unless --overwrite is given)
+    grad_accum: int = 1          # micro-batches of batch_size/grad_accum per step, one update
+                                 # (gradient accumulation, §8; distributed_loop.forward_backward)
+    per_sample_dropout: bool | None = None   # dropout masks keyed by sample (random.py): the
+                                 # same masks however the batch is cut; None: on with
+                                 # grad_accum > 1 or several ranks (a resumed run: as saved)
 
     def __post_init__(self):
         """Refuse, before any training starts, options that would waste a run or poison it."""
@@ -72,7 +77,7 @@ class TrainConfig:
                 problems.append(f"{name} must be a finite number >= 0, got {value!r}")
         if isinstance(self.lr, (int, float)) and self.lr == 0:
             problems.append("lr must be > 0 (a run with learning rate 0 changes nothing)")
-        for name in ("batch_size", "eval_every", "ckpt_every"):
+        for name in ("batch_size", "eval_every", "ckpt_every", "grad_accum"):
             value = getattr(self, name)
             if not isinstance(value, int) or value < 1:
                 problems.append(f"{name} must be a whole number >= 1, got {value!r}")
@@ -80,6 +85,10 @@ class TrainConfig:
             value = getattr(self, name)
             if not isinstance(value, int) or value < 0:
                 problems.append(f"{name} must be a whole number >= 0, got {value!r}")
+        if (isinstance(self.grad_accum, int) and isinstance(self.batch_size, int)
+                and self.grad_accum >= 1 and self.batch_size % self.grad_accum):
+            problems.append(f"batch_size {self.batch_size} cannot be cut into grad_accum "
+                            f"{self.grad_accum} equal micro-batches (use a multiple of {self.grad_accum})")
         if problems:
             raise ValueError("; ".join(problems))
 
@@ -104,6 +113,13 @@ class TrainResult:
     best: str | None = None      # best.safetensors: the weights with the lowest validation loss
     best_step: int | None = None
     test_metrics: dict | None = None   # those weights on the test split (None: no test split)
+    tokens: int = 0              # tokens trained on in this run, all ranks together
+    train_seconds: float = 0.0   # time in the training steps (no evaluation, no checkpoints)
+
+    @property
+    def tokens_per_second(self) -> float:
+        """Throughput of the whole job: tokens of all ranks per second of training steps."""
+        return self.tokens / self.train_seconds if self.train_seconds > 0 else 0.0
 
 
 SPLIT_NAMES = {"val": "validation", "test": "test"}
@@ -157,13 +173,19 @@ class Trainer:
         c = config
         if c.steps < 1:
             raise ValueError(f"steps must be >= 1, got {c.steps}")
-        self.optimizer = AdamW(param_groups(model, c.weight_decay), lr=c.lr,
-                               betas=(c.beta1, c.beta2), weight_decay=c.weight_decay)
+        self.net = model                          # what the forward pass runs (DDP: a wrapper)
+        self.rank = getattr(self, "rank", 0)      # set before by DistributedTrainer
+        self.world_size = getattr(self, "world_size", 1)
+        self._auto_keyed = c.per_sample_dropout is None
+        if self._auto_keyed:
+            c = self.config = replace(c, per_sample_dropout=self._keyed_by_default())
+        self.optimizer = self._make_optimizer(param_groups(model, c.weight_decay))
         warmup = min(c.warmup_steps, max(c.steps - 1, 0))
         if warmup < c.warmup_steps:
             self.log(f"notice: a warm-up of {c.warmup_steps} steps is longer than the run "
                      f"({c.steps} steps); warming up for {warmup} step{'s' if warmup != 1 else ''} instead")
-        self.scheduler = WarmupCosine(self.optimizer, warmup_steps=warmup,
+        self.scheduler = WarmupCosine(getattr(self.optimizer, "_full", self.optimizer),   # ZeRO's groups
+                                      warmup_steps=warmup,
                                       total_steps=max(c.steps, warmup + 1), min_lr=min(c.min_lr, c.lr))
         self.step = 0
         self.history = {"step": [], "loss": [], "lr": [], "eval": []}
@@ -172,6 +194,15 @@ class Trainer:
         self._stop = False
         self._updating = False
         self.out_dir = Path(c.out_dir)
+
+    def _keyed_by_default(self) -> bool:
+        """Dropout masks keyed by sample when the batch is cut (micro-batches, ranks)."""
+        return self.config.grad_accum > 1 or self.world_size > 1
+
+    def _make_optimizer(self, groups):
+        """AdamW (DistributedTrainer: ZeRO-1 with --zero)."""
+        c = self.config
+        return AdamW(groups, lr=c.lr, betas=(c.beta1, c.beta2), weight_decay=c.weight_decay)
 
     # --- checkpoints -------------------------------------------------------------------------
     def _check_weights_finite(self, path) -> None:
@@ -229,6 +260,9 @@ class Trainer:
         self.best_step = hist.pop("best_step", None)
         self.history = {k: list(hist.get(k, [])) for k in ("step", "loss", "lr", "eval")}
         saved = ckpt["train_config"] or {}
+        if self._auto_keyed and isinstance(saved.get("per_sample_dropout"), bool):
+            # continue with the saved run's dropout masks (a run of N ranks on M ranks)
+            self.config = replace(self.config, per_sample_dropout=saved["per_sample_dropout"])
         planned = ckpt["scheduler"].get("total_steps")
         if planned is not None and planned != fresh_total and saved.get("steps") != self.config.steps:
             steps = self.config.steps
@@ -238,7 +272,8 @@ class Trainer:
                      f"decays until step {planned} and resuming keeps that, so {what} (a fresh "
                      f"{steps}-step run would decay over all {steps})")
         changed = [k for k in ("batch_size", "lr", "min_lr", "warmup_steps", "weight_decay",
-                               "grad_clip", "seed") if k in saved and saved[k] != getattr(self.config, k)]
+                               "grad_clip", "seed", "per_sample_dropout")
+                   if k in saved and saved[k] != getattr(self.config, k)]
         if changed:
             self.log(f"warning: resuming with other {', '.join(changed)} than the saved run; the "
                      f"result will differ from an uninterrupted run")
@@ -276,7 +311,7 @@ class Trainer:
         self._stop = False
         handler_installed = threading.current_thread() is threading.main_thread()
         previous = signal.signal(signal.SIGINT, self._on_sigint) if handler_installed else None
-        start, tokens, interrupted = time.perf_counter(), 0, False
+        start, tokens, interrupted, step_seconds = time.perf_counter(), 0, False, 0.0
         metrics = {}
         bar = None
         try:
@@ -289,11 +324,9 @@ class Trainer:
                     interrupted = True
                     break
                 t0 = time.perf_counter()
-                batch = self.task.batch(self.step, c.batch_size, c.seed)
                 self.model.train()
-                loss, n_tok = self.task.loss(self.model, batch)
                 self.optimizer.zero_grad()
-                loss.backward()
+                value, n_tok = self._forward_backward()     # the mean loss of the (global) batch
                 if c.grad_clip > 0:
                     clip_grad_norm_(self.model.parameters(), c.grad_clip)
                 lr = self.optimizer.param_groups[0]["lr"]
@@ -302,7 +335,7 @@ class Trainer:
                 self.scheduler.step()
                 self.step += 1
                 self._updating = False                      # ... to here
-                value = loss.item()
+                step_seconds += time.perf_counter() - t0
                 if not math.isfinite(value):
                     raise FloatingPointError(f"the loss became {value} at step {self.step}; lower "
                                              f"--lr or keep --grad-clip on")
@@ -338,7 +371,7 @@ class Trainer:
                 signal.signal(signal.SIGINT, previous)
         best = self.out_dir / BEST
         test = None
-        if not interrupted and c.test_at_end and getattr(self.task, "has_test", False) and best.exists():
+        if not interrupted and c.test_at_end and getattr(self.task, "has_test", False) and self._has_best():
             test = self.test_best()
         path = self.save()
         png = self._plot()
@@ -347,7 +380,23 @@ class Trainer:
                      f"continue with --resume")
         return TrainResult(self.step, metrics, self.history, interrupted, path, png,
                            time.perf_counter() - start, str(best) if best.exists() else None,
-                           self.best_step, test)
+                           self.best_step, test, tokens, step_seconds)
+
+    def _forward_backward(self):
+        """The step's batch, forward and backward (in grad_accum micro-batches): p.grad holds
+        the gradient of the batch's mean loss.  Returns (that loss, tokens in the batch)."""
+        from .distributed_loop import forward_backward
+        c = self.config
+        batch = self.task.batch(self.step, c.batch_size, c.seed)
+        prepare = getattr(self.task, "prepare", None)        # MLM: the masks of the whole batch
+        if prepare is not None:
+            batch = prepare(batch)
+        return forward_backward(self.net, self.task, batch, c.grad_accum, step=self.step,
+                                seed=c.seed if c.per_sample_dropout else None,
+                                rank=self.rank, world_size=self.world_size)
+
+    def _has_best(self) -> bool:
+        return (self.out_dir / BEST).exists()
 
     def test_best(self) -> dict:
         """The weights of best.safetensors (lowest validation loss) on the test split, once:

@@ -105,10 +105,26 @@ class MLMTask:
 
     def batch(self, step: int, batch_size: int, seed: int):
         x, _ = self.data.train.batch(batch_size, step_rng(seed, step))
-        return x                       # masked in loss(), with minigrad's (checkpointed) generator
+        return x                       # masked by prepare(), with minigrad's (checkpointed) generator
+
+    def prepare(self, batch):
+        """The masks of a step, drawn once for the whole (global) batch: (inputs, labels)
+        arrays (B, 1 + T).  The training loop calls this before cutting the batch into ranks
+        or micro-batches, so every sample gets the masks one process would give it."""
+        inputs, labels = self._mask(batch)
+        return inputs.data, labels.data
+
+    def loss_items(self, batch) -> int:
+        """How many predictions the mean loss of `batch` (prepared) averages over: its masked
+        tokens, which differ between the parts of a batch (distributed_loop weights by them)."""
+        return int((np.asarray(batch[1]) != -100).sum())
 
     def loss(self, model, batch):
-        inputs, labels = self._mask(batch)
+        inputs, labels = batch if isinstance(batch, tuple) else self._mask(batch)
+        if not (np.asarray(getattr(labels, "data", labels)) != -100).any():
+            # no token masked in this part of a batch (a micro-batch or a rank's share): it
+            # adds nothing to the batch's loss, a zero gradient (the mean over none is 0/0)
+            return model(inputs).logits.sum() * 0.0, int(np.prod(inputs.shape))
         return model(inputs, labels=labels).loss, int(np.prod(inputs.shape))
 
     @no_grad()
