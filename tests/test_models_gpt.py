@@ -243,3 +243,22 @@ def test_matches_hugging_face_gpt2():
     with torch.no_grad():
         hf_gen = hf.generate(prompt, max_new_tokens=10, do_sample=False, pad_token_id=0).numpy()
     np.testing.assert_array_equal(m.generate(x[:1, :4], 10, do_sample=False).data, hf_gen)
+
+
+def test_generate_stops_at_the_eos_token_per_row():
+    m = tiny_gpt().eval()
+    x = ids(2, 4)
+    free = m.generate(x, 8, do_sample=False).data                 # (2, 12) without a stop token
+    eos = int(free[0, 5])                                          # row 0's second new token
+    out = m.generate(x, 8, do_sample=False, eos_token_id=eos).data
+    for row, full in zip(out, free):
+        new, ref = row[4:], full[4:4 + len(row) - 4]
+        hits = np.flatnonzero(ref == eos)
+        stop = hits[0] + 1 if hits.size else len(ref)
+        np.testing.assert_array_equal(new[:stop], ref[:stop])      # the same tokens up to the stop
+        assert (new[stop:] == eos).all()                           # then the stop token repeated
+    assert out.shape[1] <= free.shape[1]
+    if (free[:, 4:] == eos).any(axis=1).all():                     # both rows stop: ends early
+        assert out.shape[1] < free.shape[1] or (out[:, -1] == eos).all()
+    with pytest.raises(ValueError, match="eos_token_id"):
+        m.generate(x, 2, eos_token_id=10**6)

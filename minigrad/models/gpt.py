@@ -234,8 +234,13 @@ class GPT(PreTrainedMixin, GradientCheckpointing, Module):
                               attentions=tuple(atts) if output_attentions else None)
 
     def generate(self, idx, max_new_tokens: int, temperature: float = 1.0, top_k: int | None = None,
-                 top_p: float | None = None, do_sample: bool = True, use_cache: bool = True) -> Tensor:
+                 top_p: float | None = None, do_sample: bool = True, use_cache: bool = True,
+                 eos_token_id: int | None = None) -> Tensor:
         """Extend idx (B, T) by max_new_tokens tokens, one at a time; returns (B, T + new).
+
+        eos_token_id: a stop token. A row that has produced it is finished: its later positions
+        repeat the stop token, and generation ends early once every row is finished (so the
+        result may be shorter than T + max_new_tokens).
 
         do_sample=False picks the most likely token (greedy); otherwise the token is drawn
         from softmax(logits / temperature), restricted to the top_k most likely tokens and/or
@@ -257,6 +262,9 @@ class GPT(PreTrainedMixin, GradientCheckpointing, Module):
             raise ValueError(f"generate: top_k must be >= 1, got {top_k}")
         if top_p is not None and not 0.0 < top_p <= 1.0:
             raise ValueError(f"generate: top_p must be in (0, 1], got {top_p}")
+        if eos_token_id is not None and not 0 <= eos_token_id < self.config.vocab_size:
+            raise ValueError(f"generate: eos_token_id must be a token id in [0, "
+                             f"{self.config.vocab_size}), got {eos_token_id}")
         ids = np.asarray(as_tensor(idx).data, dtype=np.int64)
         squeeze = ids.ndim == 1
         ids = ids[None] if squeeze else ids                      # (B, T)
@@ -266,6 +274,7 @@ class GPT(PreTrainedMixin, GradientCheckpointing, Module):
         try:
             with no_grad():
                 past = None
+                finished = np.zeros(ids.shape[0], dtype=bool)            # (B,) stop token seen
                 for _ in range(max_new_tokens):
                     if past is not None and past[0][0].shape[2] + 1 <= block_size:
                         out = self(ids[:, -1:], past_key_values=past, use_cache=True)  # new token only
@@ -275,7 +284,12 @@ class GPT(PreTrainedMixin, GradientCheckpointing, Module):
                     logits = out.logits.data[:, -1, :].astype(np.float64)             # (B, V)
                     next_id = (_sample(logits, temperature, top_k, top_p) if do_sample
                                else logits.argmax(axis=-1))                          # (B,)
+                    if eos_token_id is not None:
+                        next_id = np.where(finished, eos_token_id, next_id)
+                        finished |= next_id == eos_token_id
                     ids = np.concatenate([ids, next_id[:, None].astype(np.int64)], axis=1)
+                    if finished.all():
+                        break
         finally:
             self.train(was_training)
         return Tensor(ids[0] if squeeze else ids)
