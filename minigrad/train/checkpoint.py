@@ -6,12 +6,13 @@
                             parameter's position in the optimizer
     __metadata__ (JSON strings)
         minigrad.checkpoint  format version ("1")
-        arch                 "gpt", "bert-mlm" or "bert-cls": which class to build
+        arch                 "gpt", "bert-mlm", "bert-cls" or "marian": which class to build
         model_config         GPTConfig / BertConfig as a dict (a BERT from a Hugging Face
                              directory keeps config.json's other keys, id2label etc., in it)
         tokenizer            the vocabulary (so the file is all generate needs): a CharTokenizer's
                              characters, or a BertTokenizer's WordPiece vocab.txt lines and
-                             flags (fine-tuning a Hugging Face BERT, §5)
+                             flags (fine-tuning a Hugging Face BERT, §5), or a translation
+                             model's two (English BPE tokens + merges, Chinese characters)
         task                 what was trained on (corpus, block size, split, task name)
         train_config         the TrainConfig
         step                 optimizer steps taken
@@ -35,7 +36,7 @@ import numpy as np
 
 from .. import random as _random
 from ..serialization import load, save
-from ..tokenizers import BertTokenizer, CharTokenizer
+from ..tokenizers import BPETokenizer, BertTokenizer, CharTokenizer
 
 FORMAT_VERSION = "1"
 
@@ -65,9 +66,16 @@ def tokenizer_to_dict(tok) -> dict:
                 "max_input_chars_per_word": tok.wordpiece_tokenizer.max_input_chars_per_word,
                 "model_max_length": tok.model_max_length,
                 "clean_up_tokenization_spaces": tok.clean_up_tokenization_spaces}
+    from ..data.translation import TranslationTokenizers
+    if isinstance(tok, TranslationTokenizers):               # English BPE in, Chinese out (§6)
+        return {"type": "translation", "source": tokenizer_to_dict(tok.source),
+                "target": tokenizer_to_dict(tok.target)}
+    if isinstance(tok, BPETokenizer):
+        return {"type": "bpe", "tokens": list(tok._tokens), "merges": [list(m) for m in tok.merges],
+                **roles}
     if not isinstance(tok, CharTokenizer):
-        raise TypeError(f"checkpoints store CharTokenizer and BertTokenizer vocabularies; "
-                        f"got {type(tok).__name__}")
+        raise TypeError(f"checkpoints store CharTokenizer, BPETokenizer and BertTokenizer "
+                        f"vocabularies; got {type(tok).__name__}")
     return {"type": "char", "tokens": list(tok._tokens),
             "special_tokens": list(tok.all_special_tokens), **roles}
 
@@ -80,7 +88,18 @@ def tokenizer_from_dict(d: dict):
         return CharTokenizer(d["tokens"], d.get("special_tokens", []), **roles)
     if kind == "wordpiece":
         return _wordpiece_from_dict(d)
-    raise ValueError(f"unknown tokenizer type in checkpoint: {kind!r} (expected 'char' or 'wordpiece')")
+    if kind == "bpe":
+        tok = BPETokenizer({t: i for i, t in enumerate(d["tokens"])}, [tuple(m) for m in d["merges"]])
+        for role in _ROLES:
+            if role != "pad_token" and role in d:
+                setattr(tok, role, d[role])
+        tok.pad_token = d.get("pad_token")          # (the setter registers the special tokens)
+        return tok
+    if kind == "translation":
+        from ..data.translation import TranslationTokenizers
+        return TranslationTokenizers(tokenizer_from_dict(d["source"]), tokenizer_from_dict(d["target"]))
+    raise ValueError(f"unknown tokenizer type in checkpoint: {kind!r} (expected 'char', 'wordpiece', "
+                     f"'bpe' or 'translation')")
 
 
 def _wordpiece_from_dict(d: dict) -> BertTokenizer:
@@ -101,14 +120,16 @@ def _wordpiece_from_dict(d: dict) -> BertTokenizer:
 def build_model(arch: str, model_config: dict):
     """The model class an `arch` name stands for, built from its config dict."""
     from ..models import (GPT, BertConfig, BertForMaskedLM, BertForSequenceClassification,
-                          GPTConfig)
+                          GPTConfig, MarianConfig, MarianMTModel)
     if arch == "gpt":
         return GPT(GPTConfig.from_dict(model_config))
     if arch == "bert-mlm":
         return BertForMaskedLM(BertConfig.from_dict(model_config))
     if arch == "bert-cls":
         return BertForSequenceClassification(BertConfig.from_dict(model_config))
-    raise ValueError(f"unknown arch {arch!r} (expected 'gpt', 'bert-mlm' or 'bert-cls')")
+    if arch == "marian":
+        return MarianMTModel(MarianConfig.from_dict(model_config))
+    raise ValueError(f"unknown arch {arch!r} (expected 'gpt', 'bert-mlm', 'bert-cls' or 'marian')")
 
 
 def save_checkpoint(path, model, *, arch: str, model_config: dict, tokenizer=None, task=None,
@@ -202,9 +223,10 @@ def check_compatible(ckpt: dict, arch: str, model_config: dict, tokenizer=None, 
         if saved.get(k) != model_config.get(k):
             problems.append(f"{k}: checkpoint {saved.get(k)!r}, now {model_config.get(k)!r}")
     if tokenizer is not None and ckpt["tokenizer"] is not None:
-        if ckpt["tokenizer"]["tokens"] != list(tokenizer._tokens):
-            problems.append(f"vocabulary: checkpoint {len(ckpt['tokenizer']['tokens'])} tokens, "
-                            f"now {tokenizer.vocab_size} (or the same size in another order)")
+        saved_vocab, now_vocab = _vocabulary(ckpt["tokenizer"]), _vocabulary(tokenizer_to_dict(tokenizer))
+        if saved_vocab != now_vocab:
+            problems.append(f"vocabulary: checkpoint {_vocab_sizes(saved_vocab)} tokens, now "
+                            f"{_vocab_sizes(now_vocab)} (or the same size in another order)")
     if task is not None and ckpt["task"] is not None:
         for k in sorted(set(ckpt["task"]) | set(task)):
             if ckpt["task"].get(k) != task.get(k):
@@ -214,6 +236,19 @@ def check_compatible(ckpt: dict, arch: str, model_config: dict, tokenizer=None, 
             f"checkpoint '{ckpt['path']}' was written by a run with another configuration:\n  "
             + "\n  ".join(problems)
             + "\nResume with the same options, or train into a new output folder (--out).")
+
+
+def _vocabulary(d: dict) -> list:
+    """The token lists a stored tokenizer holds (one, or a translation model's two)."""
+    if not isinstance(d, dict):
+        return [None]
+    if d.get("type") == "translation":
+        return _vocabulary(d.get("source")) + _vocabulary(d.get("target"))
+    return [d.get("tokens")]
+
+
+def _vocab_sizes(vocab: list) -> str:
+    return " + ".join(str(len(v)) if isinstance(v, list) else "?" for v in vocab)
 
 
 def load_model(path):
