@@ -3,10 +3,13 @@
     minigrad demo        train a small GPT on 全唐诗 (the Complete Tang Poems) for about a
                          minute: perplexity on held-out poems, a poem, a loss curve and an
                          attention map, static and interactive (in ./runs/demo)
-    minigrad train       pre-train a GPT (next character) or a BERT (masked characters) (§3.2)
+    minigrad train       pre-train a GPT (next character) or a BERT (masked characters) (§3.2),
+                         or with --task translate an English→Chinese encoder–decoder on the
+                         KJV and the 和合本 (§2.3, §6)
     minigrad evaluate    loss and perplexity, or accuracy, of a checkpoint on its test or
                          validation split (§3.2 模型评估)
     minigrad generate    continue a prompt with a trained GPT
+    minigrad translate   English→Chinese with a model from `train --task translate` (§6 机器翻译)
     minigrad finetune    fine-tune a BERT for text classification (§3.3 微调, §5), from scratch,
                          from `minigrad train --arch bert`, or from a Hugging Face BERT
                          directory (--pretrained DIR: real weights, WordPiece tokenizer)
@@ -426,6 +429,11 @@ def _train(args) -> int:
     import minigrad as mg
     from .train import LMTask, MLMTask, Trainer, build_model, check_writable
 
+    if args.task == "translate":                    # the encoder–decoder on KJV → 和合本 (§6)
+        from .cli_translate import train_translate
+        if args.out == "runs/train" and not any(a == "--out" or a.startswith("--out=") for a in args.argv):
+            args.out = "runs/translate"
+        return train_translate(args, log=_log)
     if args.nproc is not None:
         return _launch_train(args)
     world = _join_job(args)                         # 1 without --distributed
@@ -529,6 +537,9 @@ def _evaluate(args) -> int:
     model, tok, ckpt = load_model(args.checkpoint)
     task_info = ckpt["task"] or {}
     kind = task_info.get("task")
+    if kind == "translate":                         # BLEU/chrF and the baselines (§6)
+        from .cli_translate import evaluate_translate
+        return evaluate_translate(args, ckpt)
     if kind in ("lm", "mlm"):
         has_test = bool(task_info.get("test_fraction"))
         split = args.split or ("test" if has_test else "val")
@@ -594,6 +605,11 @@ def _generate(args) -> int:
     if stop == "end":
         _notice("notice: the model wrote <|endoftext|>: it ended the text there")
     return 0
+
+
+def _translate(args) -> int:
+    from .cli_translate import translate_command
+    return translate_command(args)
 
 
 def _finetune(args) -> int:
@@ -826,6 +842,9 @@ def build_parser() -> argparse.ArgumentParser:
     train = _sub(sub, "train", _train, "pre-train a character-level GPT (next character) or "
                  "BERT (masked characters) on a bundled corpus or a text file (§3.2)")
     train.add_argument("--arch", choices=["gpt", "bert"], default="gpt", help="model family")
+    train.add_argument("--task", choices=["lm", "translate"], default="lm",
+                       help="lm: pre-train on --data; translate: English→Chinese on the KJV and "
+                            "the 和合本, verse by verse (--data is not used; OUT: runs/translate)")
     train.add_argument("--data", default="quantangshi",
                        help="'quantangshi' (全唐诗), 'tang' (唐诗三百首), 'kjv' or a UTF-8 text file")
     train.add_argument("--max-chars", type=int, default=None,
@@ -849,6 +868,19 @@ def build_parser() -> argparse.ArgumentParser:
                             "the distributed extra: pip install -e \".[distributed]\"")
     train.add_argument("--zero", action="store_true",
                        help="with --distributed/--nproc: shard AdamW's state over the processes (ZeRO-1)")
+    tr = train.add_argument_group("--task translate")
+    tr.add_argument("--split-by", choices=["chapter", "book"], default="chapter",
+                    help="hold out whole chapters or whole books (5%% validation, 5%% test)")
+    tr.add_argument("--split-seed", type=int, default=0, help="seed of the held-out chapters/books")
+    tr.add_argument("--max-pairs", type=int, default=None,
+                    help="use only the first N verse pairs (quick runs; default: all 31,100)")
+    tr.add_argument("--label-smoothing", type=float, default=0.1,
+                    help="ε of the label-smoothed cross-entropy (§4.2)")
+    tr.add_argument("--src-vocab", type=int, default=3000, help="English BPE vocabulary size")
+    tr.add_argument("--max-length", type=int, default=128,
+                    help="longest English / Chinese verse in tokens (longer ones are cut)")
+    tr.add_argument("--eval-verses", type=int, default=64,
+                    help="validation verses translated (greedy) for BLEU/chrF at each evaluation")
 
     ev = _sub(sub, "evaluate", _evaluate, "loss and perplexity (language models) or accuracy "
               "(classifiers) of a checkpoint on its test split")
@@ -859,6 +891,10 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--data", default=None, help="evaluate on this corpus or text file instead")
     ev.add_argument("--windows", type=int, default=None,
                     help="at most N windows of the split (default: all)")
+    ev.add_argument("--verses", type=int, default=None,
+                    help="translation models: the first N verses of the split (default: all)")
+    ev.add_argument("--num-beams", type=int, default=1,
+                    help="translation models: also score beam search with N beams")
 
     gen = _sub(sub, "generate", _generate, "continue a prompt with a trained GPT (a poem model "
                "stops when it ends the poem)")
@@ -867,6 +903,15 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--max-new-tokens", type=int, default=200, help="characters to generate at most")
     _sampling_args(gen)
     gen.add_argument("--seed", type=int, default=1337, help="random seed of the sampling")
+
+    trl = _sub(sub, "translate", _translate, "translate English into Chinese with a checkpoint of "
+               "`minigrad train --task translate` (§6 机器翻译)")
+    trl.add_argument("--checkpoint", required=True, help="a translation checkpoint (.safetensors)")
+    trl.add_argument("--text", action="append", default=None,
+                     help="an English text (repeat for several; default: lines of stdin)")
+    trl.add_argument("--num-beams", type=int, default=1, help="beam search with N beams (1: greedy)")
+    trl.add_argument("--max-new-tokens", type=int, default=None,
+                     help="Chinese characters at most (default: the training --max-length)")
 
     ft = _sub(sub, "finetune", _finetune, "fine-tune a BERT for text classification (§3.3, §5): from "
               "scratch, from a minigrad BERT checkpoint, or from a Hugging Face BERT directory "

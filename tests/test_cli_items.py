@@ -93,7 +93,8 @@ def test_help_shows_each_default_once_and_cleanly():
 def test_top_level_help_lists_every_command(capsys):
     parser = build_parser()
     commands = set(parser._subparsers._group_actions[0].choices)
-    assert commands == {"demo", "train", "evaluate", "generate", "finetune", "attention", "lesson"}
+    assert commands == {"demo", "train", "evaluate", "generate", "translate", "finetune", "attention",
+                        "lesson"}
     with pytest.raises(SystemExit):
         main(["--help"])
     text = capsys.readouterr().out
