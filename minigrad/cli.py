@@ -881,6 +881,8 @@ def build_parser() -> argparse.ArgumentParser:
                     help="longest English / Chinese verse in tokens (longer ones are cut)")
     tr.add_argument("--eval-verses", type=int, default=64,
                     help="validation verses translated (greedy) for BLEU/chrF at each evaluation")
+    tr.add_argument("--test-verses", type=int, default=None,
+                    help="test verses translated for the final figure (default: all)")
 
     ev = _sub(sub, "evaluate", _evaluate, "loss and perplexity (language models) or accuracy "
               "(classifiers) of a checkpoint on its test split")

@@ -73,7 +73,7 @@ def train_translate(args, log=print) -> int:
                                                   heads=args.n_head, dropout=args.dropout,
                                                   max_position_embeddings=max(256, args.max_length + 2))
     task = TranslationTask(data, label_smoothing=args.label_smoothing, eval_verses=args.eval_verses,
-                           description=_describe(args))
+                           description=_describe(args), test_verses=args.test_verses)
     print(f"model: marian (encoder–decoder, {args.n_layer}+{args.n_layer} layers, width {args.n_embd}), "
           f"{model.num_parameters():,} parameters; output: {out_dir}")
     from .cli import _print_run_end, _train_config
@@ -82,9 +82,10 @@ def train_translate(args, log=print) -> int:
     result = trainer.fit(resume=args.resume)
     _print_run_end(result, out_dir)
     if result.test_metrics:
-        print(f"test split ({len(s.test):,} verses of held-out {unit}), the best weights, greedy:")
+        n = result.test_metrics["verses"]
+        print(f"test split ({n:,} verses of held-out {unit}), the best weights, greedy:")
         _print_scores("model (greedy)", result.test_metrics)
-        _print_baselines(s, "test", None)
+        _print_baselines(s, "test", n)
     if result.best:
         print(f"translate:      minigrad translate --checkpoint {result.best} --text "
               f"\"In the beginning God created the heaven and the earth.\"")

@@ -79,6 +79,11 @@ def test_evaluate_translation_scores_what_it_decodes(data, tmp_path):
     again = score_translations(out["hypotheses"], out["references"])
     assert again["bleu"] == out["bleu"] and again["chrf"] == out["chrf"]
     assert score_translations(out["references"], out["references"])["bleu"] == pytest.approx(100.0)
+    task = TranslationTask(data, eval_verses=2, loss_verses=5, test_verses=3)
+    assert task.evaluate(trainer.model)["verses"] == 2                       # during training
+    assert task.evaluate(trainer.model, max_windows=None, split="test")["verses"] == 3
+    ids, _, labels = data.encode("val")
+    assert task.evaluate(trainer.model)["tokens"] == int((labels[:5] != -100).sum())
 
 
 def test_resuming_another_model_size_is_refused(data, tmp_path):

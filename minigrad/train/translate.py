@@ -169,11 +169,15 @@ class TranslationTask:
     arch = "marian"
 
     def __init__(self, data: TranslationData, label_smoothing: float = 0.1, eval_verses: int | None = 64,
-                 num_beams: int = 1, description: dict | None = None):
+                 num_beams: int = 1, description: dict | None = None, loss_verses: int | None = 512,
+                 test_verses: int | None = None):
+        # eval_verses: translated for BLEU/chrF at each evaluation; loss_verses: scored for the
+        # validation loss (None: all); test_verses: translated for the final test figure (None: all)
         if not 0.0 <= label_smoothing < 1.0:
             raise ValueError(f"label_smoothing must be in [0, 1), got {label_smoothing}")
         self.data, self.label_smoothing = data, label_smoothing
         self.eval_verses, self.num_beams = eval_verses, num_beams
+        self.loss_verses, self.test_verses = loss_verses, test_verses
         self.description = dict(description or {})
 
     def describe(self) -> dict:
@@ -198,9 +202,10 @@ class TranslationTask:
         return int((np.asarray(batch[2]) != IGNORE_INDEX).sum())
 
     @no_grad()
-    def loss_on(self, model, split: str = "val", batch_size: int = 64) -> tuple:
-        """(mean cross-entropy per target token, tokens) over a whole split, ε = 0 (§4.2)."""
-        src, mask, labels = self.data.encode(split)
+    def loss_on(self, model, split: str = "val", batch_size: int = 64, max_verses: int | None = None) -> tuple:
+        """(mean cross-entropy per target token, tokens) over the first `max_verses` verses of a
+        split (None: all), ε = 0 (§4.2)."""
+        src, mask, labels = (a[:max_verses] for a in self.data.encode(split))
         was_training = model.training
         model.eval()
         total, n = 0.0, 0
@@ -218,9 +223,12 @@ class TranslationTask:
 
     def evaluate(self, model, batch_size: int = 64, max_windows: int | None = -1, split: str = "val") -> dict:
         """{split}_loss, perplexity, and BLEU/chrF of free-running translations of the split's
-        first `eval_verses` verses (max_windows: that number instead; None = every verse)."""
+        first `eval_verses` verses (max_windows: that number instead; None = every verse, or
+        `test_verses` of the test split).  The loss covers `loss_verses` (with None: all)."""
         verses = self.eval_verses if max_windows == -1 else max_windows
-        loss, tokens = self.loss_on(model, split, batch_size)
+        if verses is None and split == "test":
+            verses = self.test_verses
+        loss, tokens = self.loss_on(model, split, batch_size, self.loss_verses if max_windows == -1 else None)
         scores = evaluate_translation(model, self.data, split, num_beams=self.num_beams, max_verses=verses)
         return {f"{split}_loss": loss, "perplexity": math.exp(min(loss, 700.0)), "bleu": scores["bleu"],
                 "chrf": scores["chrf"], "verses": scores["verses"], "tokens": tokens}
