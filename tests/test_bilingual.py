@@ -192,3 +192,16 @@ def test_each_notebook_has_its_chinese_twin_with_the_same_code(path):
     assert twin.exists(), f"{path.name} has no Chinese twin zh/{path.name} (python notebooks/build.py --lang zh {path.stem[:2]})"
     difference = build.code_difference(nbformat.read(path, as_version=4), nbformat.read(twin, as_version=4))
     assert difference is None, f"{path.name} vs zh/{path.name}: {difference}"
+
+
+def test_the_lesson_paths_link_each_other_and_list_the_same_notebooks():
+    import re
+
+    en = (NOTEBOOKS / "README.md").read_text(encoding="utf-8")
+    zh = (NOTEBOOKS / "README.zh.md").read_text(encoding="utf-8")
+    assert "(README.zh.md)" in en and "(README.md)" in zh, "README.md and README.zh.md link each other"
+    assert build.is_chinese(zh)
+    en_links = re.findall(r"\]\((\d\d_\w+)\.ipynb\)", en)
+    zh_links = re.findall(r"\]\(zh/(\d\d_\w+)\.ipynb\)", zh)
+    assert en_links and en_links == zh_links, "README.zh.md lists the lessons of README.md, in zh/"
+    assert set(en_links) <= {p.stem for p in SOURCES}, "README.md links a notebook that has no source"
