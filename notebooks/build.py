@@ -44,6 +44,8 @@ import sys
 import time
 from pathlib import Path
 
+from minigrad.i18n import is_chinese   # the test the bilingual checks use: a CJK ideograph
+
 HERE = Path(__file__).resolve().parent
 SRC = HERE / "src"
 LANGS = ("en", "zh")
@@ -51,12 +53,6 @@ KERNELSPEC = {"display_name": "Python 3", "language": "python", "name": "python3
 SET_EN = 'set_language("en")'
 SET_ZH = 'set_language("zh")'
 _DISPLAY_MATH = re.compile(r"\$\$(.+?)\$\$", re.S)
-
-
-def is_chinese(text: str) -> bool:
-    """True when text holds a CJK ideograph (the same test as minigrad.i18n.is_chinese; a copy
-    so that this script runs without minigrad installed)."""
-    return any("\u4e00" <= ch <= "\u9fff" or "\u3400" <= ch <= "\u4dbf" for ch in text)
 
 
 def sources(prefixes=()) -> list[Path]:
