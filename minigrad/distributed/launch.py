@@ -60,7 +60,9 @@ def launch(nproc: int, module_args, extra_mpiexec_args=()) -> int:
         raise ValueError(f"--nproc must be >= 1, got {nproc}")
     mpiexec = check_available()
     cmd = [mpiexec, "-n", str(int(nproc)), *extra_mpiexec_args, sys.executable, "-m", *module_args]
-    try:
-        return subprocess.call(cmd, env=thread_env(int(nproc)))
-    except KeyboardInterrupt:          # mpiexec passes Ctrl-C on to the ranks; they save and stop
-        return 130
+    proc = subprocess.Popen(cmd, env=thread_env(int(nproc)))
+    while True:
+        try:
+            return proc.wait()
+        except KeyboardInterrupt:      # the ranks got Ctrl-C too: they save and stop; wait for them
+            continue
