@@ -26,6 +26,8 @@ def test_cuv_is_bundled_and_joins_the_kjv(pairs):
     assert (first.book, first.chapter, first.verse) == ("Ge", 1, 1)
     assert first.en.startswith("In the beginning God created") and first.zh == "起初 神创造天地。"
     assert len({(p.book, p.chapter, p.verse) for p in pairs}) == len(pairs)
+    merged = [p for p in pairs if p.zh.strip("。 ") == "见上节"]     # joined to the verse before
+    assert len(merged) == 70 and len(load_verse_pairs(skip_merged=True)) == 31100 - 70
 
 
 @pytest.mark.parametrize("by", ["chapter", "book"])

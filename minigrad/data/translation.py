@@ -54,12 +54,20 @@ class TranslationSplits:
         return getattr(self, name)
 
 
-def load_verse_pairs() -> list:
+MERGED = "见上节"          # "see the verse above": the CUV translated this verse with the one before
+
+
+def load_verse_pairs(skip_merged: bool = False) -> list:
     """The KJV and the 和合本 joined on (book, chapter, verse), in canonical order: 31,100
-    pairs (two verses of each are numbered differently by the other and have no partner)."""
+    pairs (two verses of each are numbered differently by the other and have no partner).
+
+    70 of the Chinese verses are just 见上节 ("see the verse above"): the 和合本 joined them to
+    the previous verse, so the English has no translation of its own; it is the most frequent
+    Chinese verse of the corpus.  skip_merged=True leaves those pairs out (31,030 remain)."""
     chinese = {(b, c, v): t for b, c, v, t in cuv_verses()}
-    return [VersePair(b, c, v, en, chinese[(b, c, v)])
-            for b, c, v, en in kjv_verses() if (b, c, v) in chinese]
+    pairs = [VersePair(b, c, v, en, chinese[(b, c, v)])
+             for b, c, v, en in kjv_verses() if (b, c, v) in chinese]
+    return [p for p in pairs if p.zh.strip("。 ") != MERGED] if skip_merged else pairs
 
 
 def split_verse_pairs(pairs, by: str = "chapter", val_fraction: float = 0.05,
@@ -225,11 +233,12 @@ class TranslationData:
 def build_translation_data(splits: TranslationSplits | None = None, *, by: str = "chapter",
                            seed: int = 0, max_pairs: int | None = None, source_vocab_size: int = 3000,
                            min_count: int = 2, max_source_length: int = 128,
-                           max_target_length: int = 128) -> TranslationData:
-    """The data set end to end: the verse pairs (the first `max_pairs` only, for quick runs),
-    split by chapter or book, and both tokenizers learned on the training split."""
+                           max_target_length: int = 128, skip_merged: bool = False) -> TranslationData:
+    """The data set end to end: the verse pairs (the first `max_pairs` only, for quick runs;
+    skip_merged: without the 见上节 verses), split by chapter or book, and both tokenizers
+    learned on the training split."""
     if splits is None:
-        pairs = load_verse_pairs()
+        pairs = load_verse_pairs(skip_merged)
         if max_pairs is not None:
             if max_pairs < 1:
                 raise ValueError(f"max_pairs must be >= 1, got {max_pairs}")
