@@ -6,8 +6,8 @@
     minigrad train       pre-train a GPT (next character) or a BERT (masked characters) (§3.2),
                          or with --task translate an English→Chinese encoder–decoder on the
                          KJV and the 和合本 (§2.3, §6)
-    minigrad evaluate    loss and perplexity, or accuracy, of a checkpoint on its test or
-                         validation split (§3.2 模型评估)
+    minigrad evaluate    loss and perplexity, accuracy, or BLEU/chrF (translation), of a
+                         checkpoint on its test or validation split (§3.2 模型评估)
     minigrad generate    continue a prompt with a trained GPT
     minigrad translate   English→Chinese with a model from `train --task translate` (§6 机器翻译)
     minigrad finetune    fine-tune a BERT for text classification (§3.3 微调, §5), from scratch,
@@ -884,8 +884,9 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--test-verses", type=int, default=None,
                     help="test verses translated for the final figure (default: all)")
 
-    ev = _sub(sub, "evaluate", _evaluate, "loss and perplexity (language models) or accuracy "
-              "(classifiers) of a checkpoint on its test split")
+    ev = _sub(sub, "evaluate", _evaluate, "loss and perplexity (language models), accuracy "
+              "(classifiers) or BLEU/chrF against two baselines (translation) of a checkpoint on "
+              "its test split")
     ev.add_argument("--checkpoint", required=True, help="a .safetensors file written by train/finetune")
     ev.add_argument("--split", choices=["val", "test"], default=None,
                     help="language models: which split (default: test; val for checkpoints "
