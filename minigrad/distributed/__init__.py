@@ -20,6 +20,8 @@ ddp.py      DistributedDataParallel: gradient buckets all-reduced during backwar
 zero.py     ZeroRedundancyOptimizer: ZeRO stage 1, the optimizer state sharded 1/N
 sampler.py  shard_batch, local_range, sample_ids, DistributedSampler, global_mean_weight
 accumulate.py  backward_micro_batches: gradient accumulation (no_sync for all but the last)
+launch.py   mpiexec_path, launch: `minigrad train --nproc N` starts mpiexec -n N itself
+            (the training loop on many ranks: minigrad.train.distributed_loop)
 
 Run by one process without mpiexec, everything works as a world of one (rank 0 of 1, the
 collectives return their input) and mpi4py is not needed; `init()` itself needs it.
