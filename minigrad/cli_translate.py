@@ -118,7 +118,7 @@ def evaluate_translate(args, ckpt) -> int:
     print(f"marian at step {ckpt['step']}, {'test' if split == 'test' else 'validation'} split of "
           f"{SOURCE}, held-out {unit}: {n:,} verses")
     task = TranslationTask(data, label_smoothing=0.0)
-    loss, tokens = task.loss_on(translator.model, split)
+    loss, tokens = task.loss_on(translator.model, split, max_verses=verses)   # the same verses
     print(f"  {split} loss (cross-entropy per character): {loss:.4f} over {tokens:,} characters")
     _print_scores("model, greedy", evaluate_translation(translator.model, data, split, max_verses=verses))
     if args.num_beams > 1:
