@@ -192,7 +192,7 @@ def to_array(x, what: str) -> np.ndarray:
 def _at(idx: tuple) -> str:
     """[0, 2] for an index tuple; '' for the one entry of a 0-d array."""
     where = f"[{', '.join(map(str, idx))}]"
-    return tr(f" at {where}", f"在 {where}") if idx else ""
+    return tr(f" at {where}", f"位于 {where}") if idx else ""
 
 
 def _dtypes(a: np.ndarray, e: np.ndarray) -> str:
@@ -504,7 +504,7 @@ def _first_line(e: BaseException) -> str:
 def _describe_exception(e: BaseException, path: Path | None = None) -> str:
     """'ValueError: ... (exercises.py, line 12: x = ...)': the deepest frame in the student's file."""
     where, line = _where(e, path)
-    place = f" ({where}: {line})" if line else (f" ({where})" if where else "")
+    place = _paren(f"{where}{tr(': ', '：')}{line}") if line else (_paren(where) if where else "")
     return f"{type(e).__name__}: {_first_line(e)}{place}"
 
 
@@ -516,7 +516,7 @@ def _crash(e: BaseException, path: Path | None) -> tuple[str, str]:
         (_paren(where) if where else "")
     detail = _first_line(e) or tr("(no message)", "（没有错误信息）")
     if line:
-        detail += f"\n{where}: {line}"
+        detail += f"\n{where}{tr(': ', '：')}{line}"
     return check, detail
 
 
@@ -550,7 +550,7 @@ def _raised(info: dict) -> tuple[str, str, str]:
     where, line = info.get("where") or "", info.get("line") or ""
     message = info.get("message") or tr("(no message)", "（没有错误信息）")
     place = _paren(where) if where else ""
-    more = f"\n{where}: {line}" if line else ""
+    more = f"\n{where}{tr(': ', '：')}{line}" if line else ""
     category = info.get("category")
     if category == "todo":
         return (TODO, tr("not implemented yet", "尚未实现"),
@@ -721,7 +721,8 @@ def _wrap(line: str, width: int) -> list[str]:
                         r"\u3000-\u303f\uff00-\uffef]+", line)
     out, current = [], ""
     for piece in pieces:
-        if current and display_width(current + piece) > width:
+        closing = piece in _NO_LINE_START        # ，。）… never start a line (避头)
+        if current and display_width(current + piece) > width and not closing:
             out.append(current.rstrip())
             current = "" if piece.isspace() else piece
         else:
@@ -729,6 +730,9 @@ def _wrap(line: str, width: int) -> list[str]:
     if current.strip():
         out.append(current.rstrip())
     return out or [""]
+
+
+_NO_LINE_START = set("，。、；：！？）》」』”’,.;:!?)]}")
 
 
 def _labelled(label: str, text: str) -> list[str]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..i18n import tr
 from .core import require
 
 
@@ -73,15 +74,23 @@ def student_gradients(ex, name: str, args: list, upstream, what: str,
     """The gradients the student's function gives its Tensor inputs (see `gradients`), or a
     failure when it returns no Tensor or a gradient does not arrive."""
     seen = ex.run(gradients, name, args, upstream, kwargs or {}, output)
+    got = seen.get('output') if isinstance(seen, dict) else '?'
     require(isinstance(seen, dict) and seen.get("output") == "Tensor",
-            f"{what} returns a Tensor, so that gradients can flow",
-            f"it returned a {seen.get('output') if isinstance(seen, dict) else '?'}")
-    require(seen.get("graph"), f"{what} is built in the graph, so that gradients can flow",
-            "its result has requires_grad=False: backward cannot reach the inputs",
-            nudge="a result rebuilt from .data (or from NumPy) has no graph back to the input")
+            tr(f"{what} returns a Tensor, so that gradients can flow",
+               f"{what} 返回 Tensor，梯度才能传回去"),
+            tr(f"it returned a {got}", f"它返回了 {got}"))
+    no_graph = tr("a result rebuilt from .data (or from NumPy) has no graph back to the input",
+                  "用 .data（或 NumPy）重新构造的结果没有通往输入的计算图")
+    require(seen.get("graph"), tr(f"{what} is built in the graph, so that gradients can flow",
+                                  f"{what} 是在计算图中构建的，梯度才能传回去"),
+            tr("its result has requires_grad=False: backward cannot reach the inputs",
+               "它的结果 requires_grad=False：反向传播到不了输入"),
+            nudge=no_graph)
     grads = seen.get("grads") or []
     for i, g in enumerate(grads):
-        require(g is not None, f"the gradient reaches input {i} of {what}",
-                f"input {i}'s .grad is None after backward",
-                nudge="a result rebuilt from .data (or from NumPy) has no graph back to the input")
+        require(g is not None, tr(f"the gradient reaches input {i} of {what}",
+                                  f"梯度传到了 {what} 的第 {i} 个输入"),
+                tr(f"input {i}'s .grad is None after backward",
+                   f"backward 之后第 {i} 个输入的 .grad 是 None"),
+                nudge=no_graph)
     return grads
