@@ -140,19 +140,28 @@ def _describe_data(data, desc) -> str:
     tok = data.tokenizer
     name = CORPUS_NAMES.get(desc["source"], desc["source"])
     sizes = [len(w.ids) for w in (data.train, data.val, data.test) if w is not None]
+    from .i18n import tr
     if data.unit == "document":
         n = data.documents
-        unit = "poems" if desc["source"] in ("quantangshi", "tang") else "documents"
-        split = (f"{n['train'] + n['val'] + n['test']:,} {unit}, split by poem: {n['train']:,} "
-                 f"training / {n['val']:,} validation / {n['test']:,} test ({sizes[0]:,} / "
-                 f"{sizes[1]:,} / {sizes[2] if len(sizes) > 2 else 0:,} tokens)")
+        poems = desc["source"] in ("quantangshi", "tang")
+        unit = tr("poems" if poems else "documents", "首诗" if poems else "篇文档")
+        total, test = n['train'] + n['val'] + n['test'], sizes[2] if len(sizes) > 2 else 0
+        split = tr(f"{total:,} {unit}, split by poem: {n['train']:,} "
+                   f"training / {n['val']:,} validation / {n['test']:,} test ({sizes[0]:,} / "
+                   f"{sizes[1]:,} / {test:,} tokens)",
+                   f"{total:,} {unit}，按诗划分：训练集 {n['train']:,} / 验证集 {n['val']:,} / "
+                   f"测试集 {n['test']:,}（{sizes[0]:,} / {sizes[1]:,} / {test:,} 个词元）")
     else:
-        split = (f"split by position: {sizes[0]:,} training / {sizes[1]:,} validation"
-                 + (f" / {sizes[2]:,} test" if len(sizes) > 2 else "") + " tokens")
-    vocab = f"vocabulary {tok.vocab_size:,}"
+        split = tr(f"split by position: {sizes[0]:,} training / {sizes[1]:,} validation"
+                   + (f" / {sizes[2]:,} test" if len(sizes) > 2 else "") + " tokens",
+                   f"按位置划分：训练集 {sizes[0]:,} / 验证集 {sizes[1]:,}"
+                   + (f" / 测试集 {sizes[2]:,}" if len(sizes) > 2 else "") + " 个词元")
+    vocab = tr(f"vocabulary {tok.vocab_size:,}", f"词表 {tok.vocab_size:,}")
     if desc.get("min_count", 1) > 1:
-        vocab += f" (characters seen at least {desc['min_count']} times in training; the rest are {tok.unk_token})"
-    return f"data: {name}, {split}; {vocab}"
+        vocab += tr(f" (characters seen at least {desc['min_count']} times in training; the rest "
+                    f"are {tok.unk_token})",
+                    f"（训练集中至少出现 {desc['min_count']} 次的字；其余记为 {tok.unk_token}）")
+    return tr(f"data: {name}, {split}; {vocab}", f"数据：{name}，{split}；{vocab}")
 
 
 def _model_config(args, vocab_size: int, arch: str, num_labels: int = 2) -> dict:
@@ -369,9 +378,12 @@ def _demo(args) -> int:
     stopping), scored once by perplexity = exp(mean cross-entropy) on test poems it never saw
     (§3.2 模型评估); then a poem and an attention map (§4.1)."""
     import minigrad as mg
+    from .i18n import set_language, tr
     from .models import GPT, GPTConfig
     from .train import LMTask, Trainer, check_writable, load_model
 
+    if getattr(args, "lang", None):
+        set_language(args.lang)            # --lang zh: the demo's lines in Chinese
     out_dir = check_writable(args.out)
     mg.manual_seed(args.seed)
     val_fraction, test_fraction = DEMO_SPLITS[args.corpus]
@@ -382,40 +394,58 @@ def _demo(args) -> int:
     config = GPTConfig(vocab_size=tok.vocab_size, n_layer=args.n_layer, n_head=args.n_head,
                        n_embd=args.n_embd, block_size=args.block_size, dropout=args.dropout)
     model = GPT(config)
-    print(f"model: GPT, {config.n_layer} layer{'s' if config.n_layer != 1 else ''} × {config.n_head} "
-          f"heads, width {config.n_embd}, "
-          f"context {config.block_size}, dropout {config.dropout}: {model.num_parameters():,} parameters")
+    print(tr(f"model: GPT, {config.n_layer} layer{'s' if config.n_layer != 1 else ''} × {config.n_head} "
+             f"heads, width {config.n_embd}, "
+             f"context {config.block_size}, dropout {config.dropout}: {model.num_parameters():,} parameters",
+             f"模型：GPT，{config.n_layer} 层 × {config.n_head} 个注意力头，宽度 {config.n_embd}，"
+             f"上下文 {config.block_size}，dropout {config.dropout}：共 {model.num_parameters():,} 个参数"))
     task = LMTask(data, eval_windows=args.eval_windows, description=desc)
     before = task.evaluate(model)
-    print(f"before training: validation perplexity {before['perplexity']:,.1f} on "
-          f"{before['tokens']:,} tokens (a uniform guess scores {tok.vocab_size:,})")
+    print(tr(f"before training: validation perplexity {before['perplexity']:,.1f} on "
+             f"{before['tokens']:,} tokens (a uniform guess scores {tok.vocab_size:,})",
+             f"训练之前：在 {before['tokens']:,} 个词元上的验证集困惑度为 {before['perplexity']:,.1f}"
+             f"（均匀乱猜的困惑度是 {tok.vocab_size:,}）"))
     trainer = Trainer(model, task, _train_config(args, out_dir), config.to_dict(), tok, log=_log)
     result = trainer.fit()
     if result.interrupted:
         return 130
-    print(f"trained {result.step} steps in {result.seconds:.0f} s "
-          f"({result.step / max(result.seconds, 1e-9):.1f} steps/s); kept the weights of step "
-          f"{result.best_step}, the lowest validation loss")
+    speed = f"{result.step / max(result.seconds, 1e-9):.1f}"
+    print(tr(f"trained {result.step} steps in {result.seconds:.0f} s "
+             f"({speed} steps/s); kept the weights of step "
+             f"{result.best_step}, the lowest validation loss",
+             f"训练了 {result.step} 步，用时 {result.seconds:.0f} 秒（每秒 {speed} 步）；"
+             f"保留第 {result.best_step} 步的权重，它的验证集损失最低"))
     model, _, _ = load_model(result.best)
     prompt = args.prompt if args.prompt is not None else DEMO_PROMPTS[args.corpus]
-    how = "greedy" if args.greedy or args.temperature == 0 else \
-        f"temperature {args.temperature}, top-k {args.top_k}"
-    ends = "at the end of the poem or" if data.unit == "document" else "at"
-    print(f"sample ({how}; the prompt is '{prompt}'; it stops {ends} {args.max_lines} lines):")
+    greedy = args.greedy or args.temperature == 0
+    how = tr("greedy", "贪心解码") if greedy else \
+        tr(f"temperature {args.temperature}, top-k {args.top_k}", f"温度 {args.temperature}，top-k {args.top_k}")
+    poem = data.unit == "document"
+    print(tr(f"sample ({how}; the prompt is '{prompt}'; it stops "
+             f"{'at the end of the poem or' if poem else 'at'} {args.max_lines} lines):",
+             f"生成样例（{how}；开头是“{prompt}”；{'写完一首诗或' if poem else ''}满 {args.max_lines} "
+             f"行即停）："))
     text, stop = _sample(model, tok, prompt, args.sample_chars, args.temperature, args.top_k,
                          args.seed, args.greedy, data.unit == "document", args.max_lines)
     print(text)
-    print({"end": "(the model ended the poem)", "lines": f"({args.max_lines} lines: stopped)",
-           "length": f"({args.sample_chars} characters: stopped)"}[stop])
+    print({"end": tr("(the model ended the poem)", "（模型自己结束了这首诗）"),
+           "lines": tr(f"({args.max_lines} lines: stopped)", f"（满 {args.max_lines} 行：停止）"),
+           "length": tr(f"({args.sample_chars} characters: stopped)",
+                        f"（满 {args.sample_chars} 个字：停止）")}[stop])
     example = desc["example"]
     png, page = _attention_files(model, tok, example, out_dir / "attention.png",
                                  out_dir / "attention.html")
-    print(f"loss curve:     {result.loss_png}  (training and validation loss; the ring marks the "
-          f"kept weights, the star their test score)")
-    print(f"attention map:  {png}  (all layers × heads on '{example}')")
-    print(f"explorer:       {page}  (the same maps, interactive: open it in a browser, offline)")
-    print(f"weights:        {result.best}  (step {result.best_step}; try: minigrad generate "
-          f"--checkpoint {result.best} --prompt '{prompt}')")
+    print(tr(f"loss curve:     {result.loss_png}  (training and validation loss; the ring marks the "
+             f"kept weights, the star their test score)",
+             f"损失曲线：  {result.loss_png}（训练集与验证集损失；圆圈标出保留的权重，星号是它们在测试集上的得分）"))
+    print(tr(f"attention map:  {png}  (all layers × heads on '{example}')",
+             f"注意力图：  {png}（“{example}”上的所有层 × 注意力头）"))
+    print(tr(f"explorer:       {page}  (the same maps, interactive: open it in a browser, offline)",
+             f"交互浏览：  {page}（同样的注意力图，可交互：用浏览器离线打开）"))
+    print(tr(f"weights:        {result.best}  (step {result.best_step}; try: minigrad generate "
+             f"--checkpoint {result.best} --prompt '{prompt}')",
+             f"权重：      {result.best}（第 {result.best_step} 步；试试：minigrad generate "
+             f"--checkpoint {result.best} --prompt '{prompt}'）"))
     return 0
 
 
@@ -838,6 +868,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--sample-chars", type=int, default=200, help="characters to generate at most")
     demo.add_argument("--max-lines", type=int, default=8, help="stop the sample after this many lines")
     _sampling_args(demo)
+    demo.add_argument("--lang", choices=["en", "zh"], default=None,
+                      help="the language of the demo's lines: en or zh (中文); default: "
+                           "MINIGRAD_LANG, else the locale (LANG=zh_CN.UTF-8 gives zh), else en")
 
     train = _sub(sub, "train", _train, "pre-train a character-level GPT (next character) or "
                  "BERT (masked characters) on a bundled corpus or a text file (§3.2)")

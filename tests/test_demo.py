@@ -36,3 +36,32 @@ def test_demo_splits_by_poem_keeps_the_best_and_reports_one_test_figure(tmp_path
     for path in named:
         assert (tmp_path / path).exists() or __import__("os").path.exists(path), path
     assert f"--checkpoint {out / BEST}" in text
+
+
+def test_demo_speaks_chinese_with_lang_zh_or_a_chinese_locale(tmp_path, capsys, monkeypatch):
+    """Issue 16 §3: every line the demo prints is in Chinese with --lang zh, or under a Chinese
+    locale (LANG=zh_CN.UTF-8); the figures and the files are the same."""
+    from minigrad.i18n import is_chinese, set_language
+
+    for var in ("MINIGRAD_LANG", "LC_ALL", "LC_MESSAGES"):
+        monkeypatch.delenv(var, raising=False)
+    tiny_run = ["demo", "--steps", "4", "--eval-every", "2", "--warmup-steps", "1", "--eval-windows", "4",
+                "--sample-chars", "20"] + TINY
+    try:
+        for how, extra in (("--lang", ["--lang", "zh"]), ("locale", [])):
+            set_language(None)
+            monkeypatch.setenv("LANG", "zh_CN.UTF-8" if how == "locale" else "C.UTF-8")
+            out = tmp_path / how
+            assert main(tiny_run + ["--out", str(out)] + extra) == 0
+            text = capsys.readouterr().out
+            lines = text.splitlines()
+            assert lines[0].startswith("数据：全唐诗") and "按诗划分" in lines[0]
+            assert sum(line.startswith("第 ") and "验证集损失" in line for line in lines) == 2
+            assert len(re.findall(r"测试集困惑度 ([\d.]+)", text)) == 1
+            assert "春眠不觉晓，" in text and f"--checkpoint {out / BEST}" in text
+            sample = text.split("）：\n", 1)[1].split("\n", 1)[0]      # the poem itself
+            prose = [line for line in lines if line != sample]
+            assert all(is_chinese(line) for line in prose), [l for l in prose if not is_chinese(l)]
+            assert "validation" not in text and "training" not in text
+    finally:
+        set_language(None)

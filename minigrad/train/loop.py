@@ -29,6 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import random as _random
+from ..i18n import tr
 from ..optim import AdamW, clip_grad_norm_
 from ..optim.lr_scheduler import WarmupCosine
 from .checkpoint import (CheckpointMismatchError, check_compatible, optimizer_state_from,
@@ -129,11 +130,14 @@ def format_metrics(metrics: dict) -> str:
     """'validation loss 4.118  validation perplexity 61.4': every figure names its split."""
     split = next((k[:-5] for k in metrics if k.endswith("_loss")), "val")
     name = SPLIT_NAMES.get(split, split)
+    zh = {"val": "验证集", "test": "测试集"}.get(split, split)       # 中文: 验证集损失 4.118
+    terms = {"perplexity": "困惑度", "accuracy": "准确率"}
     parts = []
     for k, v in metrics.items():
         if k in ("tokens", "texts"):
             continue
-        label = f"{name} loss" if k == f"{split}_loss" else f"{name} {k.replace('_', ' ')}"
+        label = (tr(f"{name} loss", f"{zh}损失") if k == f"{split}_loss" else
+                 tr(f"{name} {k.replace('_', ' ')}", f"{zh}{terms.get(k, k.replace('_', ' '))}"))
         parts.append(f"{label} {v:.1%}" if k == "accuracy" else f"{label} {v:.4g}")
     return "  ".join(parts)
 
@@ -410,15 +414,18 @@ class Trainer:
         finally:
             self.model.load_state_dict(last)
         self.history["test"] = {"step": saved["step"], **metrics}
-        count = (f"{metrics['tokens']:,} tokens" if "tokens" in metrics else
-                 f"{metrics['texts']:,} texts" if "texts" in metrics else "")
-        self.log(f"test split, the best weights (step {saved['step']}, lowest validation loss): "
-                 f"{format_metrics(metrics)}" + (f"  ({count})" if count else ""))
+        count = (tr(f"{metrics['tokens']:,} tokens", f"{metrics['tokens']:,} 个词元") if "tokens" in metrics
+                 else tr(f"{metrics['texts']:,} texts", f"{metrics['texts']:,} 条文本")
+                 if "texts" in metrics else "")
+        self.log(tr(f"test split, the best weights (step {saved['step']}, lowest validation loss): ",
+                    f"测试集，最佳权重（第 {saved['step']} 步，验证集损失最低）：")
+                 + format_metrics(metrics) + (tr(f"  ({count})", f"（{count}）") if count else ""))
         return metrics
 
     def _report(self, metrics, bar):
-        parts = [f"step {self.step:5d}", f"train loss {self.history['loss'][-1]:.3f}",
-                 format_metrics(metrics)]
+        loss = f"{self.history['loss'][-1]:.3f}"
+        parts = [tr(f"step {self.step:5d}", f"第 {self.step:5d} 步"),
+                 tr(f"train loss {loss}", f"训练损失 {loss}"), format_metrics(metrics)]
         msg = "  ".join(parts)
         if bar is not None:
             bar.write(msg)
