@@ -42,6 +42,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .. import autograd
+from ..i18n import tr
 from ..tensor import Tensor
 from . import layout as _layout
 
@@ -559,11 +560,15 @@ class GraphView:
     def _legend(self) -> str:
         s = self.structure
         n_leaves = sum(1 for t in s.tensors if t.producer is None)
-        text = (f"{len(s.tensors)} tensors ({n_leaves} leaves), {len(s.ops)} ops; #k is the order "
-                "backward() runs the ops (#1 first). Blue: leaves that require grad; orange: "
-                "parameters; grey dashed: constants; green: the output.")
+        text = tr(f"{len(s.tensors)} tensors ({n_leaves} leaves), {len(s.ops)} ops; #k is the order "
+                  "backward() runs the ops (#1 first). Blue: leaves that require grad; orange: "
+                  "parameters; grey dashed: constants; green: the output.",
+                  f"{len(s.tensors)} 个张量（其中 {n_leaves} 个叶子节点），{len(s.ops)} 个运算；#k 是 "
+                  "backward() 执行这些运算的次序（#1 最先）。蓝色：需要梯度的叶子节点；橙色：参数；"
+                  "灰色虚线：常量；绿色：输出。")
         if any(kind == "block" for p in self.panels()[:1] for kind, _ in p.nodes):
-            text += " Yellow blocks are modules, collapsed: click one to open it."
+            text += tr(" Yellow blocks are modules, collapsed: click one to open it.",
+                       "黄色方块是折叠起来的模块，点击即可展开。")
         if self.title:
             text = f"{self.title}: {text}"
         return text
