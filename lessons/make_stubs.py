@@ -26,6 +26,12 @@ Fill in every function marked TODO (replace the `raise NotImplementedError`), th
     minigrad lesson check {number}
 
 The tasks are described in lessons/{folder}/README.md; each docstring is the exact spec.
+
+把每个标有 TODO 的函数补全（替换掉 `raise NotImplementedError`），然后检查：
+
+    minigrad lesson check {number} --lang zh
+
+题目说明见 lessons/{folder}/README.zh.md；每个文档字符串（先英文，后中文）就是精确的规格说明。
 """
 '''
 

@@ -5,6 +5,12 @@ Fill in every function marked TODO (replace the `raise NotImplementedError`), th
     minigrad lesson check 7
 
 The tasks are described in lessons/07_pretrained_bert/README.md; each docstring is the exact spec.
+
+把每个标有 TODO 的函数补全（替换掉 `raise NotImplementedError`），然后检查：
+
+    minigrad lesson check 7 --lang zh
+
+题目说明见 lessons/07_pretrained_bert/README.zh.md；每个文档字符串（先英文，后中文）就是精确的规格说明。
 """
 import numpy as np
 
@@ -21,6 +27,11 @@ def mean_pooling(last_hidden_state, attention_mask):
     last_hidden_state: Tensor (B, T, H); attention_mask: (B, T) array of 1 (real) / 0 (pad).
     Returns a Tensor (B, H) (differentiable: use Tensor ops for h).  Guard the division by
     max(Σ_t m_bt, 1e-9), as sentence-transformers does.
+
+    每条文本一个向量（句向量）：只在真实词元上（不含填充）对它的词元向量求平均：
+    e_b = Σ_t m_bt h_bt / Σ_t m_bt。last_hidden_state 是 Tensor (B, T, H)；attention_mask 是 (B, T) 数组，
+    1 表示真实词元，0 表示填充。返回 Tensor (B, H)（要可微：对 h 使用 Tensor 运算）。像 sentence-transformers 那样，
+    除数取 max(Σ_t m_bt, 1e-9) 以防除以 0。
     """
     # TODO: the mask as a float (B, T, 1) array; the masked sum over T, divided by the count.
     raise NotImplementedError
@@ -30,7 +41,11 @@ def mean_pooling(last_hidden_state, attention_mask):
 def cosine_similarity(a, b):
     """cos(a_i, b_j) = a_i · b_j / (‖a_i‖ ‖b_j‖) for every row of a (N, H) and of b (M, H):
     an (N, M) NumPy array, 1 for the same direction, 0 for orthogonal, -1 for opposite.
-    Inputs are NumPy arrays."""
+    Inputs are NumPy arrays.
+
+    对 a (N, H) 的每一行和 b (M, H) 的每一行计算 cos(a_i, b_j) = a_i · b_j / (‖a_i‖ ‖b_j‖)：
+    得到一个 (N, M) 的 NumPy 数组，方向相同为 1，正交为 0，相反为 -1。输入是 NumPy 数组。
+    """
     # TODO: normalise each row to length 1, then one matrix product.
     raise NotImplementedError
 
@@ -44,6 +59,10 @@ def cls_pooler(bert, last_hidden_state):
     h_[CLS] is the hidden state of the first token ([CLS]) of each text; W_p, b_p are
     bert.pooler.dense (a Linear).  bert: a BertModel; last_hidden_state: Tensor (B, T, H).
     Returns a Tensor (B, H).  Do not call bert.pooler(...) itself.
+
+    BERT 的池化层，即分类头的输入（§5）：pooled = tanh(W_p h_[CLS] + b_p)。h_[CLS] 是每条文本第一个词元
+    （[CLS]）的隐藏状态；W_p、b_p 是 bert.pooler.dense（一个 Linear）。bert 是 BertModel，last_hidden_state 是
+    Tensor (B, T, H)。返回 Tensor (B, H)。不要直接调用 bert.pooler(...)。
     """
     # TODO: take position 0, apply the dense layer, then tanh.
     raise NotImplementedError
@@ -61,6 +80,12 @@ def predict(model, tokenizer, texts):
 
     Run it without building a graph (mg.no_grad()).  Returns (logits, predictions) as NumPy
     arrays of shapes (N, num_labels) and (N,).
+
+    用 minigrad 实现本章 §5 的示例：对这批文本分词（按最长的文本填充，得到 NumPy 数组），把分词器的*全部*输出
+    （input_ids、attention_mask、token_type_ids）交给分类模型，取最可能的标签：
+    inputs = tokenizer(texts, padding=True, return_tensors="np")；outputs = model(**inputs)；
+    predictions = outputs.logits.argmax(-1)。整个过程不构建计算图（mg.no_grad()）。返回 (logits, predictions)，
+    形状分别为 (N, num_labels) 和 (N,) 的 NumPy 数组。
     """
     # TODO: the three lines of the chapter, inside `with mg.no_grad():`.
     raise NotImplementedError

@@ -5,6 +5,12 @@ Fill in every function marked TODO (replace the `raise NotImplementedError`), th
     minigrad lesson check 9
 
 The tasks are described in lessons/09_interpretability/README.md; each docstring is the exact spec.
+
+把每个标有 TODO 的函数补全（替换掉 `raise NotImplementedError`），然后检查：
+
+    minigrad lesson check 9 --lang zh
+
+题目说明见 lessons/09_interpretability/README.zh.md；每个文档字符串（先英文，后中文）就是精确的规格说明。
 """
 import numpy as np
 
@@ -18,6 +24,10 @@ def attention_entropy(att):
     averaged over the query rows.  att: (L, H, T, S) attention weights (rows sum to 1, e.g.
     the stacked `outputs.attentions` of one text).  Returns an (L, H) float array in nats:
     0 for a head whose every query looks at one key, log S for uniform attention.
+
+    每个头的注意力有多分散：每个查询行的熵 H_i = -Σ_j p_ij log p_ij（0 · log 0 = 0：被掩盖的键不贡献
+    任何值），再对查询行取平均。att 是 (L, H, T, S) 的注意力权重（每行之和为 1，例如一条文本堆叠起来的
+    `outputs.attentions`）。返回 (L, H) 的浮点数组，单位是 nat：每个查询只看一个键的头为 0，均匀注意力为 log S。
     """
     # TODO: p log p where p > 0 (np.where, so log(0) never reaches the sum); sum over keys; mean over queries.
     raise NotImplementedError
@@ -34,6 +44,11 @@ def attention_rollout(att):
         R = Ã_{L-1} · … · Ã_1 · Ã_0
 
     att: (L, H, T, T).  Returns R (T, T); each row sums to 1.
+
+    注意力展开（Abnar & Zuidema, 2020）：计入残差连接，经过所有层之后，每个输出位置从每个*输入*词元
+    汲取了多少信息。对每一层 ℓ：对各头取平均，加上单位矩阵（残差路径）并重新归一化各行：
+    Ã_ℓ = (mean_h A_ℓ,h + I) / 2。然后把各层串起来，第一层在最右边：R = Ã_{L-1} · … · Ã_1 · Ã_0。
+    att 为 (L, H, T, T)。返回 R (T, T)，每行之和为 1。
     """
     # TODO: per layer the mean over the heads, mixed with I; chain the layers, the later on the left.
     raise NotImplementedError
@@ -43,6 +58,10 @@ def attention_rollout(att):
 def top_attended(att_map, tokens, query, k=3):
     """The k keys that query position `query` attends to most in one (T, S) attention map
     (row = query, column = key), as a list of (token, weight) pairs, largest weight first.
-    tokens: the S key tokens (strings).  Ties: the earlier position first."""
+    tokens: the S key tokens (strings).  Ties: the earlier position first.
+
+    在一张 (T, S) 注意力图（行是查询，列是键）中，查询位置 `query` 最关注的 k 个键，以 (词元, 权重) 对的
+    列表返回，权重从大到小。tokens 是 S 个键的词元（字符串）。权重相同时，靠前的位置在前。
+    """
     # TODO: the query's row; its positions by weight, largest first (a stable sort); the first k.
     raise NotImplementedError

@@ -5,6 +5,12 @@ Fill in every function marked TODO (replace the `raise NotImplementedError`), th
     minigrad lesson check 10
 
 The tasks are described in lessons/10_translation/README.md; each docstring is the exact spec.
+
+把每个标有 TODO 的函数补全（替换掉 `raise NotImplementedError`），然后检查：
+
+    minigrad lesson check 10 --lang zh
+
+题目说明见 lessons/10_translation/README.zh.md；每个文档字符串（先英文，后中文）就是精确的规格说明。
 """
 import math
 from collections import Counter
