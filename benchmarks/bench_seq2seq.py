@@ -15,8 +15,10 @@ in the decoder:
     uncached   each step feeds the whole prefix again and recomputes the cross-attention K, V
 
 Printed: the median wall time of --repeat runs after one warm-up, generated tokens per second,
-the ratio uncached / cached (the issue's goal: >= 3 at 64 new tokens), and whether both runs
-produced the same tokens.
+the ratio uncached / cached (the issue's goal: >= 3 at 64 new tokens) as the median of the
+per-pair ratios (cached and uncached runs alternate, so a slow stretch of a shared machine
+hits both sides of a pair) with its lowest and highest pair, and whether both runs produced
+the same tokens.
 """
 from __future__ import annotations
 
@@ -67,14 +69,21 @@ def build(args):
     return model
 
 
-def timed(fn, repeat):
-    fn()                                               # warm-up (Numba compilation, caches)
-    times = []
+def timed_pairs(fn_a, fn_b, repeat):
+    """Alternate fn_a and fn_b `repeat` times after one warm-up of each (Numba compilation,
+    caches): (times of a, times of b, last output of a, last output of b)."""
+    out_a, out_b = fn_a(), fn_b()
+    times_a, times_b = [], []
     for _ in range(repeat):
-        t = time.perf_counter()
-        out = fn()
-        times.append(time.perf_counter() - t)
-    return statistics.median(times), out
+        for fn, times in ((fn_a, times_a), (fn_b, times_b)):
+            t = time.perf_counter()
+            out = fn()
+            times.append(time.perf_counter() - t)
+            if fn is fn_a:
+                out_a = out
+            else:
+                out_b = out
+    return times_a, times_b, out_a, out_b
 
 
 def main():
@@ -87,17 +96,20 @@ def main():
     print(f"minigrad {mg.get_backend()} backend, {args.threads} thread(s); d_model {args.d_model}, "
           f"{args.layers}+{args.layers} layers, vocab {args.vocab}; batch {args.batch}, source "
           f"{args.src} tokens, {args.new} new tokens")
-    print(f"{'search':>10} {'cached s':>9} {'tok/s':>8} {'uncached s':>11} {'tok/s':>8} {'ratio':>6}  same")
+    print(f"{'search':>10} {'cached s':>9} {'tok/s':>8} {'uncached s':>11} {'tok/s':>8} {'ratio':>6} "
+          f"{'(min-max)':>11}  same")
     for beams in args.beams:
         run = lambda cache: np.asarray(model.generate(src, max_new_tokens=args.new, num_beams=beams,
                                                       use_cache=cache))
-        t_cached, a = timed(lambda: run(True), args.repeat)
-        t_plain, b = timed(lambda: run(False), args.repeat)
+        times_c, times_p, a, b = timed_pairs(lambda: run(True), lambda: run(False), args.repeat)
         assert a.shape[1] == 1 + args.new, a.shape
+        ratios = [p / c for c, p in zip(times_c, times_p)]
+        t_cached, t_plain = statistics.median(times_c), statistics.median(times_p)
         n = args.batch * args.new
         name = "greedy" if beams == 1 else f"beam {beams}"
         print(f"{name:>10} {t_cached:9.3f} {n / t_cached:8.1f} {t_plain:11.3f} {n / t_plain:8.1f} "
-              f"{t_plain / t_cached:6.2f}  {np.array_equal(a, b)}")
+              f"{statistics.median(ratios):6.2f} {min(ratios):5.2f}-{max(ratios):<5.2f}  "
+              f"{np.array_equal(a, b)}")
 
 
 if __name__ == "__main__":

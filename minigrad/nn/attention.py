@@ -32,6 +32,8 @@ _NEG_INF = -np.inf
 
 
 def _broadcast_ok(a: tuple, b: tuple) -> bool:
+    if a == b:                    # the usual case, without np.broadcast_shapes' cost
+        return True
     try:
         np.broadcast_shapes(a, b)
         return True

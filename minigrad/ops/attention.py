@@ -34,8 +34,17 @@ from ..tensor import Function, ShapeError, Tensor, as_tensor, where
 
 def _flatten(a: np.ndarray, lead: tuple) -> np.ndarray:
     """(..., L, d) broadcast to lead + (L, d), as a C-contiguous (N, L, d) array."""
-    a = np.broadcast_to(a, lead + a.shape[-2:])
+    if a.shape[:-2] != lead:                 # (decoding calls this ~20 times a token: skip
+        a = np.broadcast_to(a, lead + a.shape[-2:])   # broadcast_to when there is nothing to do)
     return np.ascontiguousarray(a.reshape((-1,) + a.shape[-2:]))
+
+
+def _lead_shape(*shapes) -> tuple:
+    """np.broadcast_shapes(*shapes), without its cost when the shapes are all equal."""
+    first = shapes[0]
+    if all(s == first for s in shapes[1:]):
+        return tuple(first)
+    return np.broadcast_shapes(*shapes)
 
 
 def _bias3(bias: np.ndarray | None, lead: tuple, T: int) -> np.ndarray | None:
@@ -48,7 +57,7 @@ def _bias3(bias: np.ndarray | None, lead: tuple, T: int) -> np.ndarray | None:
     b = bias.reshape((1,) * max(0, 2 - bias.ndim) + bias.shape)     # at least (Tb, S)
     Tb = b.shape[-2]
     mlead = b.shape[:-2]
-    if int(np.prod(mlead)) == 1:
+    if math.prod(mlead) == 1:
         return np.ascontiguousarray(b.reshape(1, Tb, S))
     b = np.broadcast_to(b, lead + (Tb, S))
     return np.ascontiguousarray(b.reshape(-1, Tb, S))
@@ -61,8 +70,9 @@ class FusedAttention(Function):
 
     def forward(self, q, k, v, bias=None, causal=False, scale=1.0):
         dtype = np.result_type(q, k, v)
-        lead = np.broadcast_shapes(q.shape[:-2], k.shape[:-2], v.shape[:-2],
-                                   () if bias is None else bias.shape[:-2])
+        lead = _lead_shape(q.shape[:-2], k.shape[:-2], v.shape[:-2])
+        if bias is not None:
+            lead = np.broadcast_shapes(lead, bias.shape[:-2])
         T, S, dv = q.shape[-2], k.shape[-2], v.shape[-1]
         qf, kf, vf = (_flatten(a.astype(dtype, copy=False), lead) for a in (q, k, v))
         b3 = _bias3(None if bias is None else bias.astype(dtype, copy=False), lead, T)

@@ -9,6 +9,9 @@ gradient back to where the element came from.
 """
 from __future__ import annotations
 
+import itertools
+import math
+
 import numpy as np
 
 from .. import backends
@@ -18,17 +21,17 @@ from ..tensor import Function, ShapeError, Tensor
 
 def infer_shape(old: tuple, new: tuple, op: str) -> tuple:
     """Resolve one -1 in `new` and check the element count."""
-    size = int(np.prod(old))
+    size = math.prod(old)                # (math.prod: np.prod costs ~3 µs on a tuple)
     if new.count(-1) > 1:
         raise ShapeError(f"{op}: only one dimension can be -1, got {new}")
     if -1 in new:
-        rest = int(np.prod([n for n in new if n != -1]))
+        rest = math.prod(n for n in new if n != -1)
         if rest == 0 or size % rest:
             raise ShapeError(f"{op}: cannot reshape a tensor of shape {old} ({size} elements) to {new}")
         new = tuple(size // rest if n == -1 else n for n in new)
-    if int(np.prod(new)) != size:
+    if math.prod(new) != size:
         raise ShapeError(f"{op}: cannot reshape a tensor of shape {old} ({size} elements) "
-                         f"to {new} ({int(np.prod(new))} elements)")
+                         f"to {new} ({math.prod(new)} elements)")
     return new
 
 
@@ -179,7 +182,7 @@ class Cat(Function):
 
     def forward(self, *arrays, dim):
         self.dim = dim
-        self.bounds = np.cumsum([0] + [a.shape[dim] for a in arrays])
+        self.bounds = list(itertools.accumulate([a.shape[dim] for a in arrays], initial=0))
         return np.concatenate(arrays, axis=dim)
 
     def backward(self, g):
