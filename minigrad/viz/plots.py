@@ -157,38 +157,46 @@ def plot_loss_curve(history: dict, path=None, title: str = ""):
     ringed; history["test"], when there, is those weights on the test split: a star at their
     step, and the title's figure (§3.2 模型评估).  Writes a PNG to `path` when given; returns
     the Figure."""
+    from ..i18n import tr
     steps, losses = np.asarray(history["step"]), np.asarray(history["loss"], dtype=float)
     fig, ax = plt.subplots(figsize=(7, 4.2), constrained_layout=True)
     if len(steps):
-        ax.plot(steps, losses, color="tab:blue", alpha=0.25, lw=0.8, label="train (per step)")
+        ax.plot(steps, losses, color="tab:blue", alpha=0.25, lw=0.8,
+                label=tr("train (per step)", "训练集（每步）"))
         k = max(1, min(50, len(losses) // 10))
         if k > 1:
             smooth = np.convolve(losses, np.ones(k) / k, mode="valid")
-            ax.plot(steps[k - 1:], smooth, color="tab:blue", lw=1.6, label=f"train ({k}-step mean)")
+            ax.plot(steps[k - 1:], smooth, color="tab:blue", lw=1.6,
+                    label=tr(f"train ({k}-step mean)", f"训练集（{k} 步平均）"))
     evals = history.get("eval") or []
     test = history.get("test")
     parts = [title] if title else []
     if evals:
         ax.plot([e["step"] for e in evals], [e["val_loss"] for e in evals], "o-", color="tab:orange",
-                lw=1.6, ms=4, label="validation")
+                lw=1.6, ms=4, label=tr("validation", "验证集"))
         best = min(evals, key=lambda e: e["val_loss"])
         ax.plot([best["step"]], [best["val_loss"]], "o", ms=11, mfc="none", mec="tab:orange", mew=1.6,
-                label=f"best (step {best['step']}): kept")
+                label=tr(f"best (step {best['step']}): kept", f"最佳（第 {best['step']} 步）：保留"))
         figure = ("accuracy", "{:.1%}") if "accuracy" in best else ("perplexity", "{:.1f}")
+        term = tr(figure[0], {"accuracy": "准确率", "perplexity": "困惑度"}[figure[0]])
         value = best.get(figure[0], np.exp(best["val_loss"]))
-        parts.append(f"best validation {figure[0]} {figure[1].format(value)}")
+        parts.append(tr(f"best validation {term} {figure[1].format(value)}",
+                        f"最佳验证集{term} {figure[1].format(value)}"))
         if test:
+            shown = figure[1].format(test.get(figure[0], np.exp(test['test_loss'])))
             ax.plot([test["step"]], [test["test_loss"]], "*", color="tab:green", ms=13,
-                    label=f"test (best weights): {figure[0]} "
-                          f"{figure[1].format(test.get(figure[0], np.exp(test['test_loss'])))}")
-            parts.append(f"test {figure[0]} "
-                         f"{figure[1].format(test.get(figure[0], np.exp(test['test_loss'])))}")
+                    label=tr(f"test (best weights): {term} {shown}", f"测试集（最佳权重）：{term} {shown}"))
+            parts.append(tr(f"test {term} {shown}", f"测试集{term} {shown}"))
     if parts:
         ax.set_title(" · ".join(parts), fontsize=10, **_fonts(parts))
-    ax.set_xlabel("step")
-    ax.set_ylabel("cross-entropy loss (nats per token)")
+    xlabel, ylabel = tr("step", "步数"), tr("cross-entropy loss (nats per token)", "交叉熵损失（每词元 nat）")
+    ax.set_xlabel(xlabel, **_fonts([xlabel]))
+    ax.set_ylabel(ylabel, **_fonts([ylabel]))
     ax.grid(alpha=0.3)
-    ax.legend()
+    legend = ax.legend()
+    if _fonts([t.get_text() for t in legend.get_texts()]):
+        for t in legend.get_texts():
+            t.set_fontfamily(_fonts([t.get_text()]).get("fontfamily") or t.get_fontfamily())
     if path is not None:
         fig.savefig(path, dpi=110)
         plt.close(fig)
