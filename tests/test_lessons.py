@@ -121,6 +121,13 @@ MUTANTS = [
                "    return x + block.mlp(block.ln_2(x))", "    return block(x)"),
     (4, "4.4", "return block.ln_2(x + block.mlp(x))", "return block.ln_2(x + block.mlp(block.ln_2(x)))"),
     (4, "4.5", "+ 2 * C\n", "+ 2 * C + vocab_size * C\n"),                      # lm_head counted twice
+    # lesson 11
+    (11, "11.1", "for i in reversed(range(len(nbytes))):", "for i in range(len(nbytes)):"),   # model order
+    (11, "11.1", "size + nbytes[i] > cap_bytes", "size + nbytes[i] >= cap_bytes"),       # never full
+    (11, "11.2", "(r - s) % N, chunks[r][(r - s) % N]", "(r + s) % N, chunks[r][(r + s) % N]"),
+    (11, "11.3", "steps / world_size * nbytes", "steps * nbytes"),                      # no 1/N
+    (11, "11.4", "numel * rank // world_size, numel * (rank + 1) // world_size",
+     "rank * (numel // world_size), (rank + 1) * (numel // world_size)"),            # drops the rest
     # lessons 5-9
     (5, "5.1", "return math.exp(float((losses * counts).sum() / counts.sum()))",
      "return float(np.exp(losses).mean())"),                                 # mean of exp, unweighted
