@@ -126,6 +126,9 @@ def abort(message: str, code: int = 1) -> None:
     sys.stderr.write(f"\nminigrad.distributed: rank {_state.rank} of {_state.size}: {message}\n")
     sys.stderr.flush()
     if _state.comm is not None and _state.size > 1:
+        # mpiexec forwards each rank's output through a pipe; MPI_Abort kills the job at once,
+        # and what is still in that pipe can be lost. Give the forwarder a moment first.
+        time.sleep(0.5)
         _state.comm.Abort(code)
     raise SystemExit(code)
 
