@@ -119,3 +119,28 @@ def test_a_handmade_split_is_used_as_given():
     data = build_translation_data(TranslationSplits(train, val, val), source_vocab_size=270)
     assert data.describe()["pairs"] == [5, 1, 1]
     assert data.target_tokenizer.convert_tokens_to_ids("道") == 3           # after pad, eos, unk
+
+
+def test_length_buckets_keep_every_pair_once_and_cut_the_padding(small_data):
+    from minigrad.data import TranslationData
+    bucketed = TranslationData(small_data.splits, small_data.tokenizers, small_data.max_source_length,
+                               small_data.max_target_length, length_buckets=4)
+    n, B = len(small_data.splits.train), 8
+    for epoch in (0, 1):
+        order = bucketed.epoch_order(epoch, B, seed=0)
+        assert sorted(order.tolist()) == list(range(n))                # a permutation: each pair once
+    assert not np.array_equal(bucketed.epoch_order(0, B, 0), bucketed.epoch_order(1, B, 0))
+    assert np.array_equal(bucketed.batch_indices(3, B, 0), bucketed.batch_indices(3, B, 0))
+
+    def padding(data):
+        _, mask, labels = data.encode("train")
+        length = mask.sum(1) + (labels != IGNORE_INDEX).sum(1)
+        waste = 0
+        for s in range(n // B):
+            rows = length[data.batch_indices(s, B, seed=0)]
+            waste += int((rows.max() - rows).sum())
+        return waste
+
+    assert padding(bucketed) < 0.6 * padding(small_data)
+    with pytest.raises(ValueError, match="length_buckets"):
+        TranslationData(small_data.splits, small_data.tokenizers, length_buckets=-1)

@@ -161,15 +161,24 @@ class TranslationData:
     ids + eos with -100 on the padding (the loss skips it, §4.2).  `batch(step, batch_size,
     seed)` is a pure function of its arguments: epochs over the training pairs, each in a
     permutation seeded by (seed, epoch), so step s always sees the same verses (exact --resume).
+
+    length_buckets=k (0: off) groups verses of similar length into the same batch: each epoch's
+    permutation is cut into chunks of k batches, each chunk sorted by length (source + target
+    tokens) and cut into batches, and the batches of the epoch shuffled.  Less padding, so a
+    step costs less (about 1.5x at k=50 on the KJV); every verse is still seen once per epoch.
     """
 
     def __init__(self, splits: TranslationSplits, tokenizers: TranslationTokenizers,
-                 max_source_length: int = 128, max_target_length: int = 128):
+                 max_source_length: int = 128, max_target_length: int = 128, length_buckets: int = 0):
         if not splits.train:
             raise ValueError("TranslationData: the training split is empty")
+        if int(length_buckets) < 0:
+            raise ValueError(f"length_buckets must be >= 0 (0: off), got {length_buckets}")
         self.splits, self.tokenizers = splits, tokenizers
         self.max_source_length, self.max_target_length = max_source_length, max_target_length
+        self.length_buckets = int(length_buckets)
         self._encoded = {}
+        self._orders = {}
 
     @property
     def source_tokenizer(self) -> BPETokenizer:
@@ -205,14 +214,37 @@ class TranslationData:
             ids = ids[:ids.index(EOS_ID)]
         return self.tokenizers.target.decode([i for i in ids if i != PAD_ID])
 
+    def epoch_order(self, epoch: int, batch_size: int, seed: int) -> np.ndarray:
+        """The training pairs in the order epoch `epoch` visits them: a permutation seeded by
+        (seed, epoch); with length_buckets, regrouped so that each run of batch_size positions
+        holds verses of similar length (see the class docstring)."""
+        key = (int(epoch), int(batch_size), int(seed))
+        if key not in self._orders:
+            n = len(self.splits.train)
+            order = np.random.default_rng([int(seed), 2**31 + 1, int(epoch)]).permutation(n)
+            if self.length_buckets:
+                _, mask, labels = self.encode("train")
+                length = mask.sum(1) + (labels != IGNORE_INDEX).sum(1)          # (N,)
+                chunk = self.length_buckets * batch_size
+                order = np.concatenate([c[np.argsort(length[c], kind="stable")]
+                                        for c in np.split(order, range(chunk, n, chunk))])
+                batches = np.split(order, range(batch_size, n, batch_size))
+                shuffle = np.random.default_rng([int(seed), 2**31 + 2, int(epoch)]).permutation(len(batches))
+                order = np.concatenate([batches[b] for b in shuffle])
+            if len(self._orders) > 4:                                           # keep a few epochs
+                self._orders.pop(next(iter(self._orders)))
+            self._orders[key] = order
+        return self._orders[key]
+
     def batch_indices(self, step: int, batch_size: int, seed: int) -> np.ndarray:
         """Which training pairs step `step` uses: positions step·B ... step·B + B - 1 of the
-        endless sequence of epochs, epoch e being a permutation seeded by (seed, e)."""
+        endless sequence of epochs, epoch e being epoch_order(e): a permutation seeded by
+        (seed, e)."""
         n = len(self.splits.train)
         start = step * batch_size
-        perms = {e: np.random.default_rng([int(seed), 2**31 + 1, e]).permutation(n)
-                 for e in range(start // n, (start + batch_size - 1) // n + 1)}
-        return np.asarray([perms[i // n][i % n] for i in range(start, start + batch_size)])
+        orders = {e: self.epoch_order(e, batch_size, seed)
+                  for e in range(start // n, (start + batch_size - 1) // n + 1)}
+        return np.asarray([orders[i // n][i % n] for i in range(start, start + batch_size)])
 
     def batch(self, step: int, batch_size: int, seed: int):
         """(source ids (B, S), source mask (B, S), labels (B, T)) for training step `step`,
@@ -233,10 +265,11 @@ class TranslationData:
 def build_translation_data(splits: TranslationSplits | None = None, *, by: str = "chapter",
                            seed: int = 0, max_pairs: int | None = None, source_vocab_size: int = 3000,
                            min_count: int = 2, max_source_length: int = 128,
-                           max_target_length: int = 128, skip_merged: bool = False) -> TranslationData:
+                           max_target_length: int = 128, skip_merged: bool = False,
+                           length_buckets: int = 0) -> TranslationData:
     """The data set end to end: the verse pairs (the first `max_pairs` only, for quick runs;
     skip_merged: without the 见上节 verses), split by chapter or book, and both tokenizers
-    learned on the training split."""
+    learned on the training split; length_buckets: see TranslationData."""
     if splits is None:
         pairs = load_verse_pairs(skip_merged)
         if max_pairs is not None:
@@ -246,7 +279,7 @@ def build_translation_data(splits: TranslationSplits | None = None, *, by: str =
         splits = split_verse_pairs(pairs, by=by, seed=seed)
     tokenizers = TranslationTokenizers(train_source_tokenizer([p.en for p in splits.train], source_vocab_size),
                                        train_target_tokenizer([p.zh for p in splits.train], min_count))
-    return TranslationData(splits, tokenizers, max_source_length, max_target_length)
+    return TranslationData(splits, tokenizers, max_source_length, max_target_length, length_buckets)
 
 
 def chapter_counts(pairs) -> Counter:

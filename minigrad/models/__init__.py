@@ -4,6 +4,7 @@
     marian.py  the encoder–decoder Transformer with Hugging Face's MarianMTModel layout:
              MarianConfig, MarianMTModel (cross-attention; translation, §2.3, §6)
     generation.py  greedy and beam search with a KV cache, as Hugging Face's generate
+    bert_to_marian.py  transfer (§2.3): a pretrained BERT as a translation model's encoder
     bert.py  BERT: BertConfig, BertModel, BertForMaskedLM, BertForSequenceClassification,
              mask_tokens (encoder-only, bidirectional; §3.2 预训练, §3.3 微调, §5)
     outputs.py  output objects with named fields (logits, loss, ...), as in Hugging Face
@@ -16,6 +17,7 @@ from .bert import (BertConfig, BertForMaskedLM, BertForSequenceClassification, B
                    mask_tokens)
 from .gpt import GPT, GPTConfig
 from .marian import MarianConfig, MarianMTModel
+from .bert_to_marian import load_bert_into_marian_encoder, marian_config_for_bert
 from .outputs import (BaseModelOutput, BaseModelOutputWithPooling, CausalLMOutput, MaskedLMOutput,
                       ModelOutput, Seq2SeqLMOutput, SequenceClassifierOutput)
 from .pretrained import (NewlyInitializedWarning, PretrainedError, package_model_dir,

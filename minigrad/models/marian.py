@@ -70,7 +70,9 @@ class MarianConfig:
     from pad).
 
     minigrad's additions (not in transformers; save_pretrained warns when they differ from
-    Marian's): normalize_before (pre-LN), position_embedding_type ("sinusoidal" or "learned").
+    Marian's): normalize_before (pre-LN), position_embedding_type ("sinusoidal" or "learned"),
+    layernorm_embedding (a LayerNorm on embeddings + positions, as BART and BERT have: an encoder
+    started from a BERT needs it, see models/bert_to_marian.py).
 
     For training from scratch, MarianConfig.small(vocab_size) gives a model that trains on a
     laptop CPU.
@@ -100,6 +102,7 @@ class MarianConfig:
     layer_norm_eps: float = 1e-5
     normalize_before: bool = False
     position_embedding_type: str = "sinusoidal"
+    layernorm_embedding: bool = False
 
     def __post_init__(self):
         if self.decoder_vocab_size is None:
@@ -383,6 +386,8 @@ class MarianEncoder(Module):
         self.embed_tokens = Embedding(config.vocab_size, config.d_model, padding_idx=config.pad_token_id)
         self.embed_positions = _positions(config)
         self.dropout = Dropout(config.dropout)
+        self.layernorm_embedding = (LayerNorm(config.d_model, eps=config.layer_norm_eps)
+                                    if config.layernorm_embedding else None)
         self.layers = ModuleList([MarianEncoderLayer(config) for _ in range(config.encoder_layers)])
         self.layer_norm = LayerNorm(config.d_model, eps=config.layer_norm_eps) if config.normalize_before else None
 
@@ -394,7 +399,10 @@ class MarianEncoder(Module):
         x = self.embed_tokens(input_ids)                                     # (B, S, d)
         if self.embed_scale != 1.0:
             x = x * self.embed_scale                                         # × √d_model
-        x = self.dropout(x + self.embed_positions(S).to(x.dtype))            # (B, S, d)
+        x = x + self.embed_positions(S).to(x.dtype)                          # (B, S, d)
+        if self.layernorm_embedding is not None:
+            x = self.layernorm_embedding(x)                                  # BART's / BERT's LN
+        x = self.dropout(x)
         hidden, atts = [x], []
         for layer in self.layers:
             x, att = layer(x, keep, output_attentions)                       # (B, S, d)

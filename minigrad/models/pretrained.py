@@ -472,11 +472,12 @@ def read_generation_config(directory: str, config: dict) -> dict:
 
 def marian_config_to_hf(model) -> dict:
     c = model.config
-    if c.normalize_before or c.position_embedding_type != "sinusoidal":
+    extensions = (("pre-LN (normalize_before)", c.normalize_before),
+                  ("learned positions", c.position_embedding_type != "sinusoidal"),
+                  ("an embedding LayerNorm (layernorm_embedding)", c.layernorm_embedding))
+    if any(on for _, on in extensions):
         warnings.warn("save_pretrained: this Marian model uses "
-                      + " and ".join(w for w, on in (("pre-LN (normalize_before)", c.normalize_before),
-                                                     ("learned positions", c.position_embedding_type
-                                                      != "sinusoidal")) if on)
+                      + " and ".join(w for w, on in extensions if on)
                       + ", which transformers' MarianMTModel ignores (it is post-LN with sinusoidal "
                         "positions): the directory loads correctly in minigrad only",
                       UserWarning, stacklevel=_user_stacklevel())
