@@ -259,9 +259,10 @@ def _load_hf_bert(directory, train_set, dropout=None):
 
 def _load_hf_for_attention(directory):
     """(model, tokenizer) of a Hugging Face directory, to look at (no new head): the bare
-    BertModel for BERT, the GPT for GPT-2."""
-    from .models import AutoModel, AutoModelForCausalLM, AutoTokenizer
-    cls = AutoModelForCausalLM if _hf_model_type(directory) == "gpt2" else AutoModel
+    BertModel for BERT, the GPT for GPT-2, the MarianMTModel (its cross-attention) for Marian."""
+    from .models import AutoModel, AutoModelForCausalLM, AutoModelForSeq2SeqLM, AutoTokenizer
+    cls = {"gpt2": AutoModelForCausalLM, "marian": AutoModelForSeq2SeqLM}.get(_hf_model_type(directory),
+                                                                            AutoModel)
     try:
         return cls.from_pretrained(directory), AutoTokenizer.from_pretrained(directory)
     except (OSError, ValueError) as e:
@@ -753,6 +754,8 @@ def _default_text(ckpt) -> str:
     """A line from the corpus a checkpoint was trained on: the one stored in it, or (older
     checkpoints) the bundled corpus's example line, else the §5 sentence."""
     task = ckpt["task"] or {}
+    if ckpt["arch"] == "marian":                          # a translation model reads English
+        return task.get("example") or "In the beginning God created the heaven and the earth."
     text = task.get("example") or EXAMPLES.get(task.get("source"), SENTENCE)
     block = (ckpt["model_config"] or {}).get("block_size") or \
         (ckpt["model_config"] or {}).get("max_position_embeddings")
@@ -980,9 +983,10 @@ def build_parser() -> argparse.ArgumentParser:
     at = _sub(sub, "attention", _attention, "draw attention maps for a text (§4.1), of a "
               "checkpoint or of a Hugging Face model directory")
     at.add_argument("--checkpoint", default=None,
-                    help="a GPT or BERT checkpoint (.safetensors), or a Hugging Face directory")
+                    help="a GPT, BERT or translation checkpoint (.safetensors; a translation model "
+                         "shows the cross-attention of its own translation), or a Hugging Face directory")
     at.add_argument("--pretrained", default=None, metavar="DIR",
-                    help="a local Hugging Face BERT or GPT-2 directory, e.g. MiniLM")
+                    help="a local Hugging Face BERT, GPT-2 or Marian directory, e.g. MiniLM")
     at.add_argument("--text", default=None,
                     help="the text to look at (default: a line of the checkpoint's own corpus; "
                          f"for a Hugging Face model: {SENTENCE})")

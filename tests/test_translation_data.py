@@ -144,3 +144,14 @@ def test_length_buckets_keep_every_pair_once_and_cut_the_padding(small_data):
     assert padding(bucketed) < 0.6 * padding(small_data)
     with pytest.raises(ValueError, match="length_buckets"):
         TranslationData(small_data.splits, small_data.tokenizers, length_buckets=-1)
+
+
+def test_the_tokenizer_pair_is_called_as_marian_tokenizer(small_data):
+    tok = small_data.tokenizers
+    enc = tok(["In the beginning", "God"], return_tensors="np")
+    ids, mask = small_data.encode_source(["In the beginning", "God"])
+    assert np.array_equal(enc["input_ids"], ids) and np.array_equal(enc["attention_mask"], mask)
+    lists = tok("God", text_target="神")
+    assert lists["input_ids"][0][-1] == EOS_ID and lists["labels"] == [[tok.target.encode("神")[0], EOS_ID]]
+    with pytest.raises(ValueError, match="text_target"):
+        tok()

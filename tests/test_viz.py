@@ -71,3 +71,32 @@ def test_loss_curve_png(tmp_path):
     plot_loss_curve(hist, tmp_path / "loss.png", title="test")
     img = matplotlib.image.imread(tmp_path / "loss.png")
     assert img.shape[1] > 500 and img[..., :3].std() > 0.05
+
+
+def test_a_translation_checkpoint_shows_its_cross_attention(tmp_path):
+    """lesson 10's checkpoint: rows are the Chinese it writes, columns the English it reads;
+    each row is a distribution over the source tokens; the CLI draws it too."""
+    import pathlib
+    import subprocess
+    import sys
+
+    from minigrad.train import load_translator
+    from minigrad.viz import cross_attention_maps
+    ckpt = pathlib.Path(__file__).resolve().parents[1] / "notebooks" / "assets" / "translate_small.safetensors"
+    tr = load_translator(ckpt)
+    text = "And God said, Let there be light: and there was light."
+    rows, cols, att = cross_attention_maps(tr.model, tr.tokenizers, text)
+    L, H, T, S = att.shape
+    assert (L, H) == (tr.model.config.decoder_layers, tr.model.config.decoder_attention_heads)
+    assert len(rows) == T and len(cols) == S and cols[-1] == "</s>" and rows[0] == "<pad>"
+    assert "".join(rows[1:]).startswith(tr.translate(text)[:3])           # its own greedy translation
+    np.testing.assert_allclose(att.sum(-1), 1.0, atol=1e-5)
+    with pytest.raises(ValueError, match="cross_attention_maps"):
+        attention_maps(tr.model, tr.tokenizers, text)
+    fig = plot_attention(tr.model, tr.tokenizers, text, layer=0, head=1)
+    assert fig.axes[0].get_ylabel() == "query: target" and len(fig.axes[0].get_xticklabels()) == S
+    out = tmp_path / "att.png"
+    run = subprocess.run([sys.executable, "-m", "minigrad", "attention", "--checkpoint", str(ckpt),
+                          "--out", str(out), "--layer", "1"], capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    assert out.stat().st_size > 10_000

@@ -140,6 +140,25 @@ class TranslationTokenizers:
     def __post_init__(self):
         check_tokenizers(self.source, self.target)
 
+    def __call__(self, text=None, text_target=None, return_tensors=None, max_length: int = 128) -> dict:
+        """As MarianTokenizer: English text(s) -> {'input_ids', 'attention_mask'} (eos at the
+        end), Chinese text_target -> {'labels'} (eos at the end); one text gives one row.
+        Arrays (N, T) with return_tensors="np", lists otherwise."""
+        if text is None and text_target is None:
+            raise ValueError("TranslationTokenizers: give text (English) and/or text_target (Chinese)")
+        if return_tensors not in (None, "np"):
+            raise ValueError(f"TranslationTokenizers: return_tensors must be None or 'np', got {return_tensors!r}")
+        out = {}
+        for texts, side, keys in ((text, self.source, ("input_ids", "attention_mask")),
+                                  (text_target, self.target, ("labels",))):
+            if texts is None:
+                continue
+            ids, mask = encode_ids(side, [texts] if isinstance(texts, str) else list(texts), max_length)
+            arrays = (ids, mask)[:len(keys)]
+            for key, a in zip(keys, arrays):
+                out[key] = a if return_tensors == "np" else [row[m == 1].tolist() for row, m in zip(a, mask)]
+        return out
+
 
 def encode_ids(tokenizer, texts, max_length: int):
     """Texts -> (ids, mask), (N, T) int64, right-padded with 0; each row is the text's ids cut

@@ -21,7 +21,7 @@ from __future__ import annotations
 from .attention import AttentionView, attention_data, attention_view, save_attention_html
 from .graph_view import GraphView, graph, record_scopes
 
-_PLOTS = ("plot_attention", "plot_loss_curve", "cjk_font", "attention_maps")
+_PLOTS = ("plot_attention", "plot_loss_curve", "cjk_font", "attention_maps", "cross_attention_maps")
 
 __all__ = ["attention_view", "save_attention_html", "attention_data", "AttentionView", "graph",
            "GraphView", "record_scopes", *_PLOTS]

@@ -70,6 +70,9 @@ def token_labels(tokenizer, ids) -> list[str]:
     bytes (a leading space as ·; bytes that are only part of a character as ‹e5 ba›),
     whitespace made visible, other tokens as the tokenizer spells them."""
     ids = [int(i) for i in ids]
+    from ..data.translation import TranslationTokenizers
+    if isinstance(tokenizer, TranslationTokenizers):       # a translation checkpoint's pair: English
+        tokenizer = tokenizer.source
     tokens = tokenizer.convert_ids_to_tokens(ids)
     from ..tokenizers import BPETokenizer
     if isinstance(tokenizer, BPETokenizer):
@@ -230,7 +233,11 @@ def _from_model(model, text_or_ids, tokenizer, target, index, max_new_tokens):
 
 
 def _target_side(tokenizer):
-    """The tokenizer that spells target ids (MarianTokenizer with separate vocabularies)."""
+    """The tokenizer that spells target ids (MarianTokenizer with separate vocabularies, or
+    the Chinese side of a minigrad translation checkpoint's TranslationTokenizers)."""
+    from ..data.translation import TranslationTokenizers
+    if isinstance(tokenizer, TranslationTokenizers):
+        return tokenizer.target
     if tokenizer is not None and getattr(tokenizer, "separate_vocabs", False) and \
             hasattr(tokenizer, "as_target_tokenizer"):
         class _Target:

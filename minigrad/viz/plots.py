@@ -79,8 +79,12 @@ def _token_labels(tokenizer, ids) -> list:
 
 
 def attention_maps(model, tokenizer, text: str):
-    """(tokens, attention) for `text`: attention is (layers, heads, T, T), NumPy."""
+    """(tokens, attention) for `text`: attention is (layers, heads, T, T), NumPy (the
+    self-attention of a GPT or BERT; cross_attention_maps for an encoder–decoder)."""
     from ..autograd import no_grad
+    if _is_seq2seq(model):
+        raise ValueError("attention_maps: this is an encoder–decoder; use cross_attention_maps(model, "
+                         "tokenizer, text), or minigrad.viz.attention_data for all three kinds of map")
     enc = tokenizer(text, return_tensors="np")
     ids = enc["input_ids"]
     if ids.shape[1] == 0:
@@ -105,6 +109,21 @@ def attention_maps(model, tokenizer, text: str):
     return _token_labels(tokenizer, ids[0]), att
 
 
+def _is_seq2seq(model) -> bool:
+    from .attention import _kind
+    return _kind(model) == "seq2seq"
+
+
+def cross_attention_maps(model, tokenizer, text: str, max_new_tokens: int = 64):
+    """(target tokens, source tokens, attention (layers, heads, T, S)) of an encoder–decoder
+    translating `text` greedily: row t is the decoder position that predicts target token t,
+    column s a source token (the cross-attention of §4.1 with Q from the decoder, K and V from
+    the encoder)."""
+    from .attention import _from_model
+    cross = _from_model(model, text, tokenizer, None, 0, max_new_tokens)[0]
+    return cross.rows, cross.cols, cross.weights
+
+
 def plot_attention(model, tokenizer, text: str, layer: int | None = None, head: int | None = None,
                    cmap: str = "viridis"):
     """A matplotlib Figure of the attention weights softmax(QKᵀ/√d_k) (§4.1) on `text`.
@@ -112,21 +131,28 @@ def plot_attention(model, tokenizer, text: str, layer: int | None = None, head: 
     layer and head given: one map; otherwise a grid of layers (rows) × heads (columns), all
     layers or just `layer`, all heads or just `head`.  Queries are rows, keys are columns,
     tokens label the axes, and a colour bar gives the scale (0 to 1).  Works for GPT and BERT
-    models (anything returning `attentions` with output_attentions=True).
+    models (anything returning `attentions` with output_attentions=True).  For an
+    encoder–decoder (MarianMTModel) it draws the cross-attention of its own greedy translation
+    of `text`: target tokens (rows) × source tokens (columns).
     """
-    tokens, att = attention_maps(model, tokenizer, text)
-    L, H, T, _ = att.shape
+    seq2seq = _is_seq2seq(model)
+    if seq2seq:
+        row_tokens, tokens, att = cross_attention_maps(model, tokenizer, text)
+    else:
+        tokens, att = attention_maps(model, tokenizer, text)
+        row_tokens = tokens
+    L, H, T, S = att.shape
     for name, value, limit in (("layer", layer, L), ("head", head, H)):
         if value is not None and not -limit <= value < limit:
             raise IndexError(f"plot_attention: {name} {value} is out of range (the model has {limit})")
     layers = range(L) if layer is None else [layer % L]
     heads = range(H) if head is None else [head % H]
     rows, cols = len(layers), len(heads)
-    fonts = _fonts(tokens)
-    cell = max(2.2, min(0.32 * T, 7.0))
+    fonts, row_fonts = _fonts(tokens), _fonts(row_tokens)
+    cell = max(2.2, min(0.32 * max(T, S), 7.0))
     fig, axes = plt.subplots(rows, cols, figsize=(cell * cols + 1.2, cell * rows + 0.6),
                              squeeze=False, constrained_layout=True)
-    show_ticks = T <= 48
+    show_ticks = max(T, S) <= 48
     image = None
     for r, li in enumerate(layers):
         for c, hi in enumerate(heads):
@@ -134,20 +160,21 @@ def plot_attention(model, tokenizer, text: str, layer: int | None = None, head: 
             image = ax.imshow(att[li, hi], cmap=cmap, vmin=0.0, vmax=1.0, interpolation="nearest")
             ax.set_title(f"layer {li} · head {hi}", fontsize=9)
             if show_ticks:
-                size = 8 if T <= 24 else 6
-                ax.set_xticks(range(T))
+                size = 8 if max(T, S) <= 24 else 6
+                ax.set_xticks(range(S))
                 ax.set_yticks(range(T))
                 ax.set_xticklabels(tokens, fontsize=size, rotation=90 if not _needs_cjk(tokens) else 0, **fonts)
-                ax.set_yticklabels(tokens, fontsize=size, **fonts)
+                ax.set_yticklabels(row_tokens, fontsize=size, **row_fonts)
             else:
                 ax.set_xticks([])
                 ax.set_yticks([])
             if c == 0:
-                ax.set_ylabel("query", fontsize=8)
+                ax.set_ylabel("query: target" if seq2seq else "query", fontsize=8)
             if r == rows - 1:
-                ax.set_xlabel("key", fontsize=8)
+                ax.set_xlabel("key: source" if seq2seq else "key", fontsize=8)
     fig.colorbar(image, ax=axes, shrink=0.8, label="attention weight")
-    fig.suptitle("softmax(QKᵀ/√d_k): row = query, column = key", fontsize=10)
+    fig.suptitle(("cross-attention " if seq2seq else "") + "softmax(QKᵀ/√d_k): row = query, column = key",
+                 fontsize=10)
     return fig
 
 
