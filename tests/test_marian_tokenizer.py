@@ -151,3 +151,18 @@ def test_bad_directories_are_refused(marian_dir, tmp_path):
     bad.write_text(json.dumps(marian_vocab(["x"]))[:-3])
     with pytest.raises(ValueError, match="not valid JSON"):
         MarianTokenizer(src, src, bad)
+
+
+def test_auto_tokenizer_knows_a_marian_directory_by_its_files_alone(marian_dir, tmp_path):
+    import shutil
+
+    from minigrad.models import AutoTokenizer
+    shared, _ = marian_dir
+    bare = tmp_path / "bare"
+    bare.mkdir()
+    for name in ("source.spm", "target.spm", "vocab.json"):          # no config.json, no tokenizer_config
+        shutil.copy(os.path.join(shared, name), bare / name)
+    tok = AutoTokenizer.from_pretrained(bare)
+    assert isinstance(tok, MarianTokenizer)
+    text = ">>cmn_Hans<< In the beginning God."
+    assert tok(text).input_ids == MarianTokenizer.from_pretrained(shared)(text).input_ids

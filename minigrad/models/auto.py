@@ -112,7 +112,8 @@ _GPT2_CLASSES = ("GPT2Tokenizer", "GPT2TokenizerFast")
 class AutoTokenizer:
     @staticmethod
     def from_pretrained(directory, **kwargs) -> BertTokenizer | BPETokenizer:
-        """BertTokenizer (vocab.txt) or BPETokenizer (vocab.json + merges.txt).
+        """BertTokenizer (vocab.txt), BPETokenizer (vocab.json + merges.txt) or MarianTokenizer
+        (source.spm + target.spm + vocab.json).
 
         The kind comes from tokenizer_config.json's tokenizer_class, else config.json's
         model_type, else the files present.  tokenizer.json alone is not read: minigrad's
@@ -137,9 +138,11 @@ class AutoTokenizer:
             kind = "marian"
         elif cls_name is not None:
             raise PretrainedError(f"{path}: tokenizer_class '{cls_name}' is not supported by minigrad "
-                                  f"(supported: {', '.join(_BERT_CLASSES + _GPT2_CLASSES)})")
+                                  f"(supported: {', '.join(_BERT_CLASSES + _GPT2_CLASSES)}, MarianTokenizer)")
         elif os.path.isfile(os.path.join(directory, CONFIG_NAME)):
             kind = _model_type(directory, "AutoTokenizer")
+        elif os.path.isfile(os.path.join(directory, "source.spm")):
+            kind = "marian"                  # the tokenizer files alone, as MarianTokenizer saves them
         if kind == "marian":                 # source.spm + target.spm + vocab.json
             try:
                 from ..tokenizers import MarianTokenizer
@@ -152,7 +155,7 @@ class AutoTokenizer:
             kind = "bert" if has["vocab.txt"] else "gpt2" if has["vocab.json"] else None
         if kind is None:
             raise FileNotFoundError(f"AutoTokenizer: '{directory}' has neither vocab.txt (BERT) nor "
-                                    f"vocab.json + merges.txt (GPT-2)")
+                                    f"vocab.json + merges.txt (GPT-2) nor source.spm (Marian)")
         needed = ["vocab.txt"] if kind == "bert" else ["vocab.json", "merges.txt"]
         for name in needed:
             if not has[name]:
