@@ -915,6 +915,9 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--src-vocab", type=int, default=3000, help="English BPE vocabulary size")
     tr.add_argument("--max-length", type=int, default=128,
                     help="longest English / Chinese verse in tokens (longer ones are cut)")
+    tr.add_argument("--length-buckets", type=int, default=50,
+                    help="put verses of similar length in a batch, sorting chunks of this many "
+                         "batches (less padding, ~1.4x faster steps; 0: batches as drawn)")
     tr.add_argument("--eval-verses", type=int, default=64,
                     help="validation verses translated (greedy) for BLEU/chrF at each evaluation")
     tr.add_argument("--test-verses", type=int, default=None,

@@ -27,7 +27,8 @@ class TranslateCLIError(ValueError):
 def _describe(args) -> dict:
     """What the run was trained on: enough for evaluate to rebuild the same splits."""
     return {"source": "kjv-cuv", "split_by": args.split_by, "split_seed": args.split_seed,
-            "max_pairs": args.max_pairs, "source_vocab_size": args.src_vocab, "min_count": args.min_count}
+            "max_pairs": args.max_pairs, "source_vocab_size": args.src_vocab, "min_count": args.min_count,
+            "length_buckets": args.length_buckets}
 
 
 def _splits(info: dict):
@@ -60,7 +61,8 @@ def train_translate(args, log=print) -> int:
     out_dir = check_writable(args.out)
     data = build_translation_data(by=args.split_by, seed=args.split_seed, max_pairs=args.max_pairs,
                                   source_vocab_size=args.src_vocab, min_count=args.min_count,
-                                  max_source_length=args.max_length, max_target_length=args.max_length)
+                                  max_source_length=args.max_length, max_target_length=args.max_length,
+                                  length_buckets=args.length_buckets)
     s = data.splits
     unit = f"{args.split_by}s"
     held = {(p.book, p.chapter) if args.split_by == "chapter" else p.book for p in s.test}

@@ -479,7 +479,10 @@ tree = ast.parse(cuda_src)
 fn = next(n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == "_attention_forward_kernel")
 kernel_lines = cuda_src.splitlines()[fn.lineno - 2:fn.end_lineno]
 i = next(i for i, s in enumerate(kernel_lines) if "for j0 in range" in s)
-print("\n".join(kernel_lines[:12] + ["        ..."] + kernel_lines[i:i + 30]))
+end = next(j for j in range(i + 1, len(kernel_lines)) if kernel_lines[j].strip() == "cuda.syncthreads()"
+           and kernel_lines[j].startswith(" " * 12) and not kernel_lines[j].startswith(" " * 13)
+           and j > i + 10)                                         # the loop's closing barrier
+print("\n".join(kernel_lines[:12] + ["        ..."] + kernel_lines[i:end + 1]))
 print("\ncan the cuda backend run here?", backends.usable("cuda"))
 
 # %% [markdown] lang="en"
