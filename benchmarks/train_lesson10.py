@@ -69,7 +69,8 @@ class _Float16:
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--steps", type=int, default=1500)
+    p.add_argument("--steps", type=int, default=3000)
+    p.add_argument("--length-buckets", type=int, default=50, help="see TranslationData (0: off)")
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--lr", type=float, default=2e-3)
     p.add_argument("--eval-every", type=int, default=250)
@@ -84,7 +85,8 @@ def main(argv=None) -> int:
     full = split_verse_pairs(pairs, by="chapter", seed=0)               # as `minigrad train --task translate`
     splits = TranslationSplits(short(full.train), full.val, full.test)
     data = build_translation_data(splits, source_vocab_size=2000, min_count=3,
-                                  max_source_length=64, max_target_length=64)
+                                  max_source_length=64, max_target_length=64,
+                                  length_buckets=args.length_buckets)
     print(f"data: {data.describe()} (training verses with <= {MAX_ZH} Chinese / {MAX_EN} English "
           f"characters: {len(splits.train)} of {len(full.train)}), {time.perf_counter() - t0:.1f} s",
           flush=True)

@@ -11,7 +11,13 @@ a BERT help the KJV → 和合本 model?
    BLEU/chrF on the first --eval-verses held-out test verses.
 
     python benchmarks/translate_transfer.py                      # --bert-steps 3000 --steps 3000
+    python benchmarks/translate_transfer.py --pairs 2800 --steps 1500 \
+        --json benchmarks/results/translate_transfer_2800.json   # little parallel data, all the English
     python benchmarks/translate_transfer.py --quick              # a check (~2 minutes)
+
+--pairs N trains the translation models on N training pairs drawn at random (seed 0) while
+the BERT still reads the English of all of them: the setting where pre-training is meant to
+pay (much unlabelled text, few labelled examples).
 
 Prints a markdown table; writes benchmarks/results/translate_transfer.json.
 """
@@ -36,6 +42,9 @@ def _parse():
     p.add_argument("--warmup", type=int, default=400)
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--pairs", type=int, default=None, help="translation pairs used (default: all)")
+    p.add_argument("--save-bert", default=None, help="write the pre-trained BERT here (a directory)")
+    p.add_argument("--load-bert", default=None, help="a BERT directory from --save-bert: skip pre-training")
     p.add_argument("--quick", action="store_true")
     p.add_argument("--json", default=os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                                   "results", "translate_transfer.json"))
@@ -50,6 +59,8 @@ ARGS = _parse()
 for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS"):
     os.environ[var] = str(ARGS.threads)
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+
+import numpy as np                                                         # noqa: E402
 
 import minigrad as mg                                                      # noqa: E402
 from minigrad.autograd import no_grad                                     # noqa: E402
@@ -114,6 +125,15 @@ def pretrain_bert(data, args):
     return bert, figures
 
 
+def subset(data, n, seed):
+    """The same tokenizers and held-out splits, n training pairs drawn at random."""
+    from minigrad.data import TranslationData, TranslationSplits
+    s = data.splits
+    pick = sorted(np.random.default_rng(seed).choice(len(s.train), n, replace=False).tolist())
+    return TranslationData(TranslationSplits(tuple(s.train[i] for i in pick), s.val, s.test), data.tokenizers,
+                           data.max_source_length, data.max_target_length, data.length_buckets)
+
+
 def train_arm(name, data, bert, args):
     """One translation model for args.steps steps; evaluated at args.eval_at."""
     cfg = marian_config_for_bert(bert.config, data.source_tokenizer.vocab_size,
@@ -152,8 +172,19 @@ def main():
     args = ARGS
     t0 = time.perf_counter()
     data = build_translation_data(seed=args.seed, length_buckets=50)
-    bert, bert_figures = pretrain_bert(data, args)
-    arms = {name: train_arm(name, data, bert, args) for name in ("random", "bert")}
+    if args.load_bert:
+        bert = BertForMaskedLM.from_pretrained(args.load_bert)
+        with open(os.path.join(args.load_bert, "pretraining.json"), encoding="utf-8") as f:
+            bert_figures = json.load(f)
+    else:
+        bert, bert_figures = pretrain_bert(data, args)
+    if args.save_bert:
+        bert.save_pretrained(args.save_bert)
+        with open(os.path.join(args.save_bert, "pretraining.json"), "w", encoding="utf-8") as f:
+            json.dump(bert_figures, f)
+    parallel = data if args.pairs is None else subset(data, args.pairs, args.seed)
+    print(f"translation pairs: {len(parallel.splits.train):,} of {len(data.splits.train):,}", flush=True)
+    arms = {name: train_arm(name, parallel, bert, args) for name in ("random", "bert")}
 
     print(f"\n### Transfer: encoder from a KJV MLM BERT vs a random start ({args.threads} thread(s))\n")
     print(f"BERT pre-training: {bert_figures['steps']} steps × {args.batch_size} verses, "
@@ -165,6 +196,7 @@ def main():
         print(f"| {r['step']} | {r['val_loss']:.3f} | {b['val_loss']:.3f} | {r['bleu']:.2f} | {b['bleu']:.2f} | "
               f"{r['chrf']:.2f} | {b['chrf']:.2f} |")
     out = {"command": " ".join(sys.argv), "threads": args.threads, "bert": bert_figures,
+           "translation_pairs": len(parallel.splits.train),
            "bert_config": bert.config.to_dict() if hasattr(bert.config, "to_dict") else None,
            "arms": arms, "eval_verses": args.eval_verses, "lr": args.lr, "bert_lr": args.bert_lr,
            "warmup": args.warmup, "batch_size": args.batch_size, "total_seconds": time.perf_counter() - t0}
