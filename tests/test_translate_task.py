@@ -140,3 +140,14 @@ def test_baseline_retrieval_takes_the_training_verse_with_most_shared_words():
     assert baseline_retrieval(TOY, split="val") == ["耶和华晓谕"]       # 'the lord spake', lowercased
     scores = score_translations(baseline_retrieval(TOY), [p.zh for p in TOY.test])
     assert scores["verses"] == 3 and 0 < scores["bleu"] < 100
+
+
+def test_a_checkpoint_from_before_layernorm_embedding_still_resumes():
+    from minigrad.models import MarianConfig
+    from minigrad.train.checkpoint import CheckpointMismatchError, check_compatible
+    now = MarianConfig.small(50, 40).to_dict()
+    old = {k: v for k, v in now.items() if k != "layernorm_embedding"}     # written before the field
+    ckpt = {"arch": "marian", "model_config": old, "tokenizer": None, "task": None, "path": "old.safetensors"}
+    check_compatible(ckpt, "marian", now)                                    # the default: accepted
+    with pytest.raises(CheckpointMismatchError, match="layernorm_embedding"):
+        check_compatible(ckpt, "marian", {**now, "layernorm_embedding": True})

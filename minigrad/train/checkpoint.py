@@ -210,6 +210,11 @@ def optimizer_state_from(ckpt: dict) -> dict:
     return {"state": state, "param_groups": saved["param_groups"]}
 
 
+# MarianConfig's fields gained since translation checkpoints were first written, with the value
+# such a checkpoint implies (it was trained without them)
+_MARIAN_DEFAULTS = {"layernorm_embedding": False}
+
+
 def check_compatible(ckpt: dict, arch: str, model_config: dict, tokenizer=None, task=None) -> None:
     """Raise CheckpointMismatchError, naming every difference, unless the checkpoint was
     written for this arch, model config, vocabulary and task."""
@@ -220,6 +225,8 @@ def check_compatible(ckpt: dict, arch: str, model_config: dict, tokenizer=None, 
     for k in sorted(set(saved) | set(model_config)):
         if k == "extra":
             continue
+        if k not in saved and arch == "marian" and model_config.get(k) == _MARIAN_DEFAULTS.get(k, k):
+            continue        # a field added after the checkpoint was written, at its default
         if saved.get(k) != model_config.get(k):
             problems.append(f"{k}: checkpoint {saved.get(k)!r}, now {model_config.get(k)!r}")
     if tokenizer is not None and ckpt["tokenizer"] is not None:
