@@ -80,19 +80,19 @@ import minigrad as mg                                                      # noq
 from minigrad.autograd import no_grad                                     # noqa: E402
 from minigrad.data.translation import EOS_ID, build_translation_data      # noqa: E402
 from minigrad.optim import AdamW                                          # noqa: E402
+from minigrad.optim.lr_scheduler import LambdaLR, WarmupInverseSqrt       # noqa: E402
 from minigrad.train.checkpoint import save_checkpoint                      # noqa: E402
 from minigrad.train.translate import (TranslationTask, baseline_most_frequent,  # noqa: E402
                                       baseline_retrieval, build_translation_model,
                                       evaluate_translation, score_translations)
 
 
-def lr_at(step, args):
-    """Linear warm-up over args.warmup steps, then constant or ∝ 1/√step ("Attention Is All
-    You Need", §5.3: lr = d^-0.5 · min(step^-0.5, step · warmup^-1.5), scaled to peak at args.lr)."""
-    s = step + 1
-    if s <= args.warmup or args.schedule == "constant":
-        return args.lr * min(1.0, s / args.warmup)
-    return args.lr * (args.warmup / s) ** 0.5
+def schedule(opt, args):
+    """Linear warm-up over args.warmup steps, then ∝ 1/√step ("Attention Is All You Need",
+    §5.3; optim.lr_scheduler.WarmupInverseSqrt) or constant."""
+    if args.schedule == "constant":
+        return LambdaLR(opt, lambda t: min(1.0, (t + 1) / args.warmup))
+    return WarmupInverseSqrt(opt, args.warmup)
 
 
 def train_step(model, opt, batch, smoothing):
@@ -237,6 +237,7 @@ def main():
     mg.manual_seed(args.seed)
     model, model_config = build_translation_model(data)
     opt = AdamW(model.parameters(), lr=args.lr, weight_decay=0.01)
+    sched = schedule(opt, args)
     marks, results, step, trained = sorted(args.minutes), [], 0, 0.0
     out = {"command": " ".join(sys.argv), "threads": args.threads,
            "note": "2-core machine shared with other jobs; wall-clock budgets include their load",
@@ -248,10 +249,9 @@ def main():
     model.train()
     for mark in marks:
         while trained < 60 * mark:
-            for g in opt.param_groups:
-                g["lr"] = lr_at(step, args)
             t = time.perf_counter()
             loss = train_step(model, opt, data.batch(step, args.batch_size, args.seed), args.label_smoothing)
+            sched.step()
             trained += time.perf_counter() - t
             step += 1
             if step % 200 == 0:

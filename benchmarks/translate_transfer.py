@@ -68,13 +68,8 @@ from minigrad.data.translation import EOS_ID, PAD_ID, build_translation_data  # 
 from minigrad.models import (BertConfig, BertForMaskedLM, MarianMTModel,   # noqa: E402
                              load_bert_into_marian_encoder, marian_config_for_bert, mask_tokens)
 from minigrad.optim import AdamW                                          # noqa: E402
+from minigrad.optim.lr_scheduler import WarmupInverseSqrt                 # noqa: E402
 from minigrad.train.translate import TranslationTask, evaluate_translation  # noqa: E402
-
-
-def lr_at(step, peak, warmup):
-    """Linear warm-up, then ∝ 1/√step (as benchmarks/translate.py)."""
-    s = step + 1
-    return peak * min(s / warmup, (warmup / s) ** 0.5)
 
 
 def pretrain_bert(data, args):
@@ -87,17 +82,17 @@ def pretrain_bert(data, args):
     mg.manual_seed(args.seed)
     bert = BertForMaskedLM(cfg)
     opt = AdamW(bert.parameters(), lr=args.bert_lr, weight_decay=0.01)
+    sched = WarmupInverseSqrt(opt, args.warmup)            # as benchmarks/translate.py
     bert.train()
     t0 = time.perf_counter()
     for step in range(args.bert_steps):
-        for g in opt.param_groups:
-            g["lr"] = lr_at(step, args.bert_lr, args.warmup)
         src, mask, _ = data.batch(step, args.batch_size, args.seed + 1)
         inputs, labels = mask_tokens(src, mask_id, V, special_ids=(PAD_ID, EOS_ID))
         loss = bert(inputs, attention_mask=mask, labels=labels).loss
         opt.zero_grad()
         loss.backward()
         opt.step()
+        sched.step()
         if (step + 1) % 500 == 0:
             print(f"  bert step {step + 1}  mlm loss {loss.item():.3f}", flush=True)
     seconds = time.perf_counter() - t0
@@ -145,16 +140,16 @@ def train_arm(name, data, bert, args):
         load_bert_into_marian_encoder(model, bert)
     task = TranslationTask(data, label_smoothing=0.1, loss_verses=None)
     opt = AdamW(model.parameters(), lr=args.lr, weight_decay=0.01)
+    sched = WarmupInverseSqrt(opt, args.warmup)
     rows, trained = [], 0.0
     model.train()
     for step in range(args.steps):
-        for g in opt.param_groups:
-            g["lr"] = lr_at(step, args.lr, args.warmup)
         t = time.perf_counter()
         loss, _ = task.loss(model, data.batch(step, args.batch_size, args.seed))
         opt.zero_grad()
         loss.backward()
         opt.step()
+        sched.step()
         trained += time.perf_counter() - t
         if step + 1 in args.eval_at:
             val_loss, _ = task.loss_on(model, "val")

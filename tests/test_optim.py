@@ -315,6 +315,26 @@ def test_warmup_cosine_formula():
     assert all(a >= b for a, b in zip(lrs[4:], lrs[5:]))                    # decreasing
 
 
+def test_warmup_inverse_sqrt_formula():
+    from minigrad.optim.lr_scheduler import WarmupInverseSqrt
+    opt = SGD([leaf([1.0])], lr=2.0)
+    sched = WarmupInverseSqrt(opt, warmup_steps=4)
+    lrs = _lrs(sched, 15)
+    np.testing.assert_allclose(lrs[:4], [0.5, 1.0, 1.5, 2.0])               # n/4 · 2, n = t + 1
+    assert lrs[15] == pytest.approx(2.0 * (4 / 16) ** 0.5)                   # n = 16: half the peak
+    assert all(a > b for a, b in zip(lrs[3:], lrs[4:]))                     # then always falling
+    d_model, n = 128, np.arange(1, 17)                                      # the paper's formula, scaled
+    paper = d_model ** -0.5 * np.minimum(n ** -0.5, n * 4 ** -1.5)
+    np.testing.assert_allclose(lrs, 2.0 * paper / paper[3], rtol=1e-12)
+    resumed = WarmupInverseSqrt(SGD([leaf([1.0])], lr=2.0), warmup_steps=4)
+    resumed.load_state_dict(sched.state_dict())
+    resumed.step()
+    sched.step()
+    assert resumed.get_last_lr() == sched.get_last_lr()
+    with pytest.raises(ValueError, match="warmup_steps"):
+        WarmupInverseSqrt(opt, warmup_steps=0)
+
+
 def test_schedule_per_group_base_lrs():
     a, b = leaf([1.0]), leaf([1.0])
     opt = AdamW([{"params": [a]}, {"params": [b], "lr": 0.1}], lr=1.0)

@@ -10,7 +10,7 @@
 optimizer.py  the base class (param groups, zero_grad, step, state_dict)
 sgd.py        SGD (momentum, Nesterov, weight decay)
 adam.py       Adam, AdamW
-lr_scheduler.py  LambdaLR, StepLR, WarmupCosine
+lr_scheduler.py  LambdaLR, StepLR, WarmupCosine, WarmupInverseSqrt
 clip.py       clip_grad_norm_, clip_grad_value_
 """
 from . import lr_scheduler

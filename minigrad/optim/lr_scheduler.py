@@ -147,3 +147,27 @@ class WarmupCosine(LRScheduler):
         s = min(1.0, (t - self.warmup_steps) / (self.total_steps - self.warmup_steps))
         min_lr = self.min_lrs[i]
         return min_lr + (base_lr - min_lr) * 0.5 * (1.0 + math.cos(math.pi * s))
+
+
+class WarmupInverseSqrt(LRScheduler):
+    """The original Transformer's schedule ("Attention Is All You Need", §5.3), scaled so that
+    its peak is base_lr:
+
+        lr(t) = base_lr * min(n / warmup_steps, sqrt(warmup_steps / n)),   n = t + 1
+
+    a linear rise over the first `warmup_steps` steps, then a decay ∝ 1/√n with no end point
+    (the paper's d_model^-0.5 · min(n^-0.5, n · warmup^-1.5) divided by its value at n =
+    warmup).  n counts from 1, as the paper's step_num does, so the first step is not at 0.
+    """
+
+    _saved = LRScheduler._saved + ("warmup_steps",)
+
+    def __init__(self, optimizer, warmup_steps: int, last_epoch: int = -1):
+        if not isinstance(warmup_steps, int) or warmup_steps < 1:
+            raise ValueError(f"WarmupInverseSqrt: warmup_steps must be an int >= 1, got {warmup_steps!r}")
+        self.warmup_steps = warmup_steps
+        super().__init__(optimizer, last_epoch)
+
+    def lr_at(self, t, base_lr, i):
+        n = t + 1
+        return base_lr * min(n / self.warmup_steps, math.sqrt(self.warmup_steps / n))

@@ -225,7 +225,8 @@ def check_compatible(ckpt: dict, arch: str, model_config: dict, tokenizer=None, 
     for k in sorted(set(saved) | set(model_config)):
         if k == "extra":
             continue
-        if k not in saved and arch == "marian" and model_config.get(k) == _MARIAN_DEFAULTS.get(k, k):
+        if (arch == "marian" and k not in saved and k in _MARIAN_DEFAULTS
+                and model_config.get(k) == _MARIAN_DEFAULTS[k]):
             continue        # a field added after the checkpoint was written, at its default
         if saved.get(k) != model_config.get(k):
             problems.append(f"{k}: checkpoint {saved.get(k)!r}, now {model_config.get(k)!r}")
